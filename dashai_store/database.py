@@ -1,0 +1,278 @@
+"""Connections, the database proxy every model is bound to, and write transactions.
+
+This is the one place that knows how a connection is configured and how a write
+transaction is entered, retried and finished:
+
+* SQLite: WAL, ``synchronous=NORMAL``, ``foreign_keys=ON`` and a busy timeout on every
+  connection; writes take the lock up front (``BEGIN IMMEDIATE``) so that a reader that
+  becomes a writer never dead-ends in "database is locked"; a busy database is retried a
+  bounded number of times with jitter, then :class:`~dashai_store.errors.StoreBusy`.
+* PostgreSQL: opened from a ``postgresql://`` URL; serialization failures and deadlocks
+  are retried the same way.
+
+One connection per thread (Peewee's ``thread_safe`` state), so records and the facade
+can be used from the app's worker threads.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import parse_qsl, unquote, urlparse
+
+import peewee
+
+from . import errors
+
+database_proxy = peewee.DatabaseProxy()
+
+DEFAULT_HOME = "~/.DashAI"
+DB_FILENAME = "db.sqlite"
+BUSY_TIMEOUT_S = 5.0
+WRITE_ATTEMPTS = 4
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The store home: ``home`` if given, else ``$DASHAI_HOME``, else ``~/.DashAI``."""
+    raw = os.fspath(home) if home is not None else os.environ.get("DASHAI_HOME") or DEFAULT_HOME
+    return Path(raw).expanduser().resolve()
+
+
+def sqlite_pragmas(busy_timeout_s: float) -> list[tuple[str, Any]]:
+    return [
+        ("journal_mode", "wal"),
+        ("synchronous", "normal"),
+        ("foreign_keys", 1),
+        ("busy_timeout", int(busy_timeout_s * 1000)),
+    ]
+
+
+def connect_sqlite(path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> peewee.SqliteDatabase:
+    return peewee.SqliteDatabase(
+        str(path),
+        pragmas=sqlite_pragmas(busy_timeout_s),
+        timeout=busy_timeout_s,
+        lock_type="IMMEDIATE",
+        autoconnect=True,
+        thread_safe=True,
+    )
+
+
+def connect_postgres(url: str) -> peewee.PostgresqlDatabase:
+    """A PostgreSQL database from ``postgresql://user:pw@host:port/dbname?option=value``.
+
+    Query parameters are passed to the driver (``options=-csearch_path=...`` selects a
+    schema, which is how the test suite isolates each test).
+    """
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql"):
+        raise errors.ValidationError(f"not a PostgreSQL URL: {redact(url)}")
+    dbname = unquote(parsed.path.lstrip("/"))
+    if not dbname:
+        raise errors.ValidationError(f"the PostgreSQL URL names no database: {redact(url)}")
+    params: dict[str, Any] = dict(parse_qsl(parsed.query))
+    if parsed.username:
+        params["user"] = unquote(parsed.username)
+    if parsed.password:
+        params["password"] = unquote(parsed.password)
+    if parsed.hostname:
+        params["host"] = parsed.hostname
+    if parsed.port:
+        params["port"] = parsed.port
+    return peewee.PostgresqlDatabase(dbname, autoconnect=True, thread_safe=True, **params)
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced, for messages and logs."""
+    parsed = urlparse(url)
+    if parsed.password:
+        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+        return parsed._replace(netloc=netloc).geturl()
+    return url
+
+
+def is_postgres(db: peewee.Database) -> bool:
+    return isinstance(db, peewee.PostgresqlDatabase)
+
+
+def postgres_schema(db: peewee.Database) -> str:
+    """The schema unqualified names resolve to on this PostgreSQL connection."""
+    row = db.execute_sql("SELECT current_schema()").fetchone()
+    return str(row[0])
+
+
+# -- the open store ---------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Store:
+    """An open store: its home folder and its database.
+
+    Made by :func:`dashai_store.open_store`; the facade functions act on the current one.
+    """
+
+    home: Path
+    db: peewee.Database
+    url: str
+    attempts: int = WRITE_ATTEMPTS
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if is_postgres(self.db) else "sqlite"
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current write transaction commits (dropped on rollback)."""
+        pending = getattr(self._local, "after_commit", None)
+        if pending is None:
+            raise errors.StoreError("after_commit() called outside a write transaction")
+        pending.append(callback)
+
+    def close(self) -> None:
+        global _current
+        with _current_lock:
+            if _current is self:
+                _current = None
+                database_proxy.initialize(None)
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_current: Store | None = None
+_current_lock = threading.Lock()
+
+
+def bind(store: Store) -> None:
+    """Make ``store`` the one the facade acts on (one open store per process)."""
+    global _current
+    with _current_lock:
+        if _current is not None and _current is not store:
+            _current.db.close()
+        _current = store
+        database_proxy.initialize(store.db)
+
+
+def current() -> Store:
+    store = _current
+    if store is None:
+        raise errors.StoreNotOpen("no store is open: call dashai_store.open_store(home) first")
+    return store
+
+
+# -- error translation and write transactions ---------------------------------------------
+
+_BUSY_MESSAGES = ("database is locked", "database table is locked", "database is busy")
+_PG_RETRY_CODES = ("40001", "40P01", "55P03")
+
+
+def is_busy(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    if any(message in text for message in _BUSY_MESSAGES):
+        return True
+    code = getattr(getattr(exc, "orig", None) or exc.__cause__, "pgcode", None)
+    return code in _PG_RETRY_CODES
+
+
+def translate(exc: BaseException) -> errors.StoreError:
+    """Map a driver or Peewee exception to the store's hierarchy."""
+    if isinstance(exc, errors.StoreError):
+        return exc
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, peewee.IntegrityError):
+        lowered = text.lower()
+        if "unique" in lowered or "duplicate key" in lowered:
+            return errors.AlreadyExists(text)
+        return errors.IntegrityError(text)
+    if is_busy(exc):
+        return errors.StoreBusy(f"the database stayed locked: {text}")
+    if isinstance(exc, peewee.InterfaceError) and "closed" in text.lower():
+        return errors.StoreNotOpen(text)
+    return errors.DatabaseError(text)
+
+
+_DRIVER_ERRORS: tuple[type[BaseException], ...] = (peewee.PeeweeException, peewee.DatabaseError)
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Re-raise any driver exception as a :class:`~dashai_store.errors.StoreError`."""
+    try:
+        yield
+    except errors.StoreError:
+        raise
+    except _DRIVER_ERRORS as exc:
+        raise translate(exc) from exc
+
+
+def _in_transaction(store: Store) -> bool:
+    return getattr(store._local, "after_commit", None) is not None
+
+
+def run_in_transaction(fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a write transaction of the current store, retrying while it is busy.
+
+    Nested calls join the outer transaction (as a savepoint). After COMMIT, the callbacks
+    registered with :meth:`Store.after_commit` run (file deletions). A busy database is
+    retried ``store.attempts`` times with jitter, then :class:`StoreBusy` is raised.
+    """
+    store = current()
+    if _in_transaction(store):
+        with translated(), store.db.atomic():
+            return fn()
+    delay = 0.05
+    for attempt in range(1, store.attempts + 1):
+        store._local.after_commit = []
+        try:
+            with translated(), store.db.atomic():
+                result = fn()
+            callbacks = store._local.after_commit
+        except errors.StoreBusy:
+            if attempt == store.attempts:
+                raise
+            time.sleep(delay * (1 + random.random()))
+            delay *= 2
+            continue
+        finally:
+            store._local.after_commit = None
+        for callback in callbacks:
+            callback()
+        return result
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def writes(fn: Callable[P, T]) -> Callable[P, T]:
+    """Decorator: the function is one write transaction (see :func:`run_in_transaction`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        return run_in_transaction(lambda: fn(*args, **kwargs))
+
+    return wrapper
+
+
+def reads(fn: Callable[P, T]) -> Callable[P, T]:
+    """Decorator: a read-only facade function; driver errors become store errors."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        current()
+        with translated():
+            return fn(*args, **kwargs)
+
+    return wrapper

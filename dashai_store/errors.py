@@ -1,0 +1,77 @@
+"""The one exception hierarchy of the store.
+
+Every error the facade raises is a :class:`StoreError`; no raw Peewee, sqlite3 or
+psycopg exception escapes it. Messages name the row and the value at fault, because the
+desktop app shows them to a user who cannot read a traceback.
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class of every error raised by ``dashai_store``."""
+
+
+class NotFound(StoreError, LookupError):
+    """A row (or a file a row refers to) does not exist."""
+
+
+class AlreadyExists(StoreError):
+    """A unique value (a dataset name, a session name, ...) is taken."""
+
+
+class ValidationError(StoreError, ValueError):
+    """An argument is malformed: wrong type, bad ratio, unknown column, unknown enum."""
+
+
+class InvalidTransition(StoreError):
+    """A job-like row was asked to move between two statuses the lifecycle forbids."""
+
+
+class IntegrityError(StoreError):
+    """The database refused a write (a constraint, a trigger, a foreign key)."""
+
+
+class StoreBusy(StoreError):
+    """The database stayed locked by another writer after every retry."""
+
+
+class StoreNotOpen(StoreError):
+    """A facade function was called with no store open in this process."""
+
+
+class SchemaError(StoreError):
+    """The database's schema is not the one this code expects."""
+
+
+class SchemaTooNew(SchemaError):
+    """The database was migrated by a newer version of dashai_store; nothing was written."""
+
+
+class SchemaOutdated(SchemaError):
+    """The database has migrations this code knows but has not applied yet."""
+
+
+class MigrationError(StoreError):
+    """A migration step failed and was rolled back; the database kept its previous version."""
+
+    def __init__(self, message: str, *, step: str | None = None, backup: str | None = None):
+        super().__init__(message)
+        self.step = step
+        self.backup = backup
+
+
+class MigrationLockTimeout(StoreError):
+    """Another process held the migration lock for longer than the timeout."""
+
+
+class FileIntegrityError(StoreError):
+    """A file under the home is missing, truncated, corrupt, or fails its checksum."""
+
+
+class UnsafePath(ValidationError):
+    """A path points outside the store's home."""
+
+
+class DatabaseError(StoreError):
+    """The database failed in a way no narrower error describes (I/O error, corrupt file)."""

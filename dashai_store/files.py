@@ -1,0 +1,330 @@
+"""The file store: the one place files under the home are written, read and deleted.
+
+Layout (DESIGN section 3), all relative to the home::
+
+    datasets/<dataset_id>/data.arrow        notebooks/<notebook_id>/<position>.arrow
+    runs/<run_id>/model.joblib               runs/<run_id>/plots/<kind>.json
+    predictions/<prediction_id>/results.arrow
+    explorers/<explorer_id>/result.<ext>     explainers/{global,local}/<id>/...
+    generative/<session_id>/<process_id>/... backups/
+
+Rules kept here and nowhere else:
+
+* Paths in rows are relative to the home (``relative``); the facade hands out absolute
+  paths (``resolve``), and refuses any that would leave the home (:class:`UnsafePath`).
+  Names given by users never become path components: folders are named by row ids.
+* Every write goes to a temporary name in the same folder, is fsynced, then renamed over
+  the final name (and the folder fsynced): a reader never sees half a file and a crash
+  leaves no half file under a final name.
+* A joblib/pickle file executes code when loaded: it is loaded only from inside the home
+  and only when its sha256 matches the one recorded when the store wrote it.
+* A file is deleted only after the transaction that deleted its row commits: the
+  deletion is recorded in ``dashai_pending_deletion`` inside that transaction and carried
+  out after COMMIT; a crash in between is finished by the next ``open_store``.
+
+pyarrow, joblib and plotly are imported inside the functions that need them, so that
+``import dashai_store`` and ``scripts/migrate.py`` stay fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import IO, TYPE_CHECKING, Any
+
+from . import errors
+from .clock import utcnow
+from .database import current
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+CHUNK = 1 << 20
+
+
+# -- paths --------------------------------------------------------------------------------
+
+
+def home() -> Path:
+    """The current store's home folder."""
+    return current().home
+
+
+def resolve(relative_path: str | os.PathLike[str]) -> Path:
+    """The absolute path of a home-relative path; raises UnsafePath if it leaves the home."""
+    text = os.fspath(relative_path)
+    if "\x00" in text:
+        raise errors.UnsafePath(f"path {text!r} contains a NUL byte")
+    base = home()
+    candidate = (base / text).resolve()
+    if candidate != base and base not in candidate.parents:
+        raise errors.UnsafePath(f"path {text!r} points outside the store home {base}")
+    return candidate
+
+
+def relative(path: str | os.PathLike[str]) -> str:
+    """The home-relative POSIX form of ``path`` (absolute or relative); must stay inside."""
+    absolute = resolve(path)
+    return PurePosixPath(absolute.relative_to(home())).as_posix()
+
+
+def to_absolute(stored: str | None) -> Path | None:
+    """The absolute form of a path column's value (None stays None)."""
+    return None if stored is None else home() / stored
+
+
+def layout(*parts: str | int) -> str:
+    """A home-relative path built from fixed folder names and row ids only."""
+    for part in parts:
+        if isinstance(part, str) and (not part or "/" in part or "\\" in part or part in (".", "..")):
+            raise errors.UnsafePath(f"{part!r} is not a valid path component")
+    return "/".join(str(part) for part in parts)
+
+
+# -- atomic writes --------------------------------------------------------------------------
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_writer(relative_path: str) -> Iterator[IO[bytes]]:
+    """Yield a binary file; on success it replaces ``relative_path`` atomically.
+
+    On error the temporary file is removed and the final name is untouched.
+    """
+    target = resolve(relative_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+        _fsync_dir(target.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise errors.StoreError(f"cannot write {target}: {exc}") from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(relative_path: str, data: bytes) -> Path:
+    with atomic_writer(relative_path) as handle:
+        handle.write(data)
+    return resolve(relative_path)
+
+
+def read_bytes(relative_path: str) -> bytes:
+    path = resolve(relative_path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise errors.NotFound(f"file {path} does not exist") from exc
+    except OSError as exc:
+        raise errors.FileIntegrityError(f"cannot read {path}: {exc}") from exc
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- Arrow ----------------------------------------------------------------------------------
+
+
+def write_arrow(relative_path: str, table: pa.Table) -> Path:
+    """Write ``table`` as an Arrow IPC file, atomically."""
+    import pyarrow as pa
+
+    if not isinstance(table, pa.Table):
+        raise errors.ValidationError(f"expected a pyarrow.Table, got {type(table).__name__}")
+    with atomic_writer(relative_path) as handle:
+        sink = pa.PythonFile(handle, mode="w")
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+    return resolve(relative_path)
+
+
+def read_arrow(relative_path: str) -> pa.Table:
+    """Read an Arrow IPC file memory-mapped (no copy of the data)."""
+    import pyarrow as pa
+
+    path = resolve(relative_path)
+    if not path.is_file():
+        raise errors.NotFound(f"Arrow file {path} does not exist")
+    try:
+        source = pa.memory_map(str(path), "r")
+        return pa.ipc.open_file(source).read_all()
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise errors.FileIntegrityError(f"{path} is not a readable Arrow IPC file: {exc}") from exc
+
+
+# -- joblib (checksummed) ----------------------------------------------------------------------
+
+
+def dump_joblib(relative_path: str, obj: Any) -> str:
+    """Write ``obj`` with joblib, atomically; returns the file's sha256 (record it in the row)."""
+    import joblib
+
+    with atomic_writer(relative_path) as handle:
+        joblib.dump(obj, handle)
+    return sha256_file(resolve(relative_path))
+
+
+def load_joblib(relative_path: str, expected_sha256: str | None) -> Any:
+    """Load a joblib file written by the store, only if its sha256 matches ``expected_sha256``.
+
+    Unpickling runs code, so a file whose checksum is unknown or different is refused
+    with :class:`FileIntegrityError` before a byte of it is unpickled.
+    """
+    path = resolve(relative_path)
+    if not expected_sha256:
+        raise errors.FileIntegrityError(f"{path} has no recorded checksum; refusing to unpickle it")
+    if not path.is_file():
+        raise errors.NotFound(f"file {path} does not exist")
+    actual = sha256_file(path)
+    if actual != expected_sha256:
+        raise errors.FileIntegrityError(
+            f"{path} was changed on disk (sha256 {actual[:12]}..., recorded {expected_sha256[:12]}...);"
+            " refusing to unpickle it"
+        )
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # a corrupt pickle raises anything
+        raise errors.FileIntegrityError(f"{path} cannot be loaded: {exc}") from exc
+
+
+# -- JSON and Plotly -------------------------------------------------------------------------------
+
+
+def write_json(relative_path: str, value: Any) -> Path:
+    data = json.dumps(value, ensure_ascii=False, allow_nan=True).encode()
+    return write_bytes(relative_path, data)
+
+
+def read_json(relative_path: str) -> Any:
+    raw = read_bytes(relative_path)
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise errors.FileIntegrityError(f"{resolve(relative_path)} is not valid JSON: {exc}") from exc
+
+
+def figure_json(figure: Any) -> str:
+    """JSON text of a Plotly figure, a figure dict, or figure JSON text (validated)."""
+    if isinstance(figure, (bytes, str)):
+        text = figure.decode() if isinstance(figure, bytes) else figure
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            raise errors.ValidationError(f"not valid figure JSON: {exc}") from exc
+        if not isinstance(parsed, dict):
+            raise errors.ValidationError("figure JSON must be an object with 'data' and/or 'layout'")
+        return text
+    if isinstance(figure, dict):
+        return json.dumps(figure, ensure_ascii=False)
+    to_json = getattr(figure, "to_json", None)
+    if callable(to_json):
+        return str(to_json())
+    raise errors.ValidationError(
+        f"expected a Plotly figure, a figure dict or figure JSON, got {type(figure).__name__}"
+    )
+
+
+def write_figure(relative_path: str, figure: Any) -> Path:
+    """Store a Plotly figure as JSON; plotly itself is not needed to write or read the JSON."""
+    return write_bytes(relative_path, figure_json(figure).encode())
+
+
+def read_figure(relative_path: str, as_figure: bool = True) -> Any:
+    """A stored figure: a ``plotly.graph_objects.Figure`` (imports plotly) or its JSON dict."""
+    value = read_json(relative_path)
+    if not as_figure:
+        return value
+    import plotly.io as pio
+
+    try:
+        return pio.from_json(json.dumps(value))
+    except Exception as exc:  # plotly validates the whole figure
+        raise errors.FileIntegrityError(f"{resolve(relative_path)} is not a Plotly figure: {exc}") from exc
+
+
+# -- deletion after commit ---------------------------------------------------------------------------
+
+
+def delete_after_commit(*relative_paths: str | None) -> None:
+    """Delete these files or folders once the current write transaction commits.
+
+    Must be called inside a write transaction (a facade function decorated with
+    ``@writes``). The deletion is recorded in that transaction, so a crash between COMMIT
+    and the unlink leaves a record that :func:`finish_pending_deletions` completes.
+    """
+    from .models import PendingDeletion
+
+    store = current()
+    paths = sorted({relative(p) for p in relative_paths if p})
+    if not paths:
+        return
+    now = utcnow()
+    PendingDeletion.insert_many([{"path": p, "created": now} for p in paths]).on_conflict_ignore().execute()
+    store.after_commit(lambda: _delete_now(paths))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=False)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _delete_now(paths: list[str]) -> None:
+    from .database import run_in_transaction
+    from .models import PendingDeletion
+
+    done = []
+    for rel in paths:
+        try:
+            _remove(resolve(rel))
+            done.append(rel)
+        except FileNotFoundError:
+            done.append(rel)
+        except OSError:
+            continue  # left recorded; retried at the next open or by maintenance.gc()
+    if done:
+        run_in_transaction(lambda: PendingDeletion.delete().where(PendingDeletion.path.in_(done)).execute())
+
+
+def pending_deletions() -> list[str]:
+    from .models import PendingDeletion
+
+    return [row.path for row in PendingDeletion.select(PendingDeletion.path).order_by(PendingDeletion.id)]
+
+
+def finish_pending_deletions() -> int:
+    """Carry out deletions a crash interrupted; returns how many were recorded."""
+    paths = pending_deletions()
+    if paths:
+        _delete_now(paths)
+    return len(paths)

@@ -1,0 +1,433 @@
+"""Peewee models: DashAI's 16 tables plus the store's own bookkeeping table.
+
+Table and column names follow DashAI's SQLAlchemy schema so that raw SQL written against
+an existing ``~/.DashAI/db.sqlite`` keeps working. Enums are text holding the member
+NAME, guarded by a CHECK; JSON columns hold JSON text; timestamps are naive UTC.
+
+The migrations never import this module (each freezes what it needs); the drift check
+(``dashai_store.schema``) proves that the migrated schema and these models agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from peewee import (
+    SQL,
+    AutoField,
+    BooleanField,
+    Check,
+    DateTimeField,
+    DoubleField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    NodeList,
+    TextField,
+)
+
+from .database import database_proxy
+from .enums import LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum, names
+
+# -- field types --------------------------------------------------------------------
+
+
+class StoreIdField(AutoField):
+    """Primary key whose values are never reused.
+
+    On SQLite this adds AUTOINCREMENT (plain INTEGER PRIMARY KEY hands the highest id out
+    again after it is deleted, and a new row would meet the old row's files); PostgreSQL's
+    sequences never go back, so SERIAL is enough there.
+    """
+
+    def ddl(self, ctx: Any) -> Any:
+        node = super().ddl(ctx)
+        # SQLite is the one supported backend whose AUTO type is a bare INTEGER.
+        if ctx.state.field_types.get("AUTO") == "INTEGER":
+            return NodeList((node, SQL("AUTOINCREMENT")))
+        return node
+
+
+class JSONField(TextField):
+    """JSON text. NaN and infinities are kept (Python's json spells them NaN/Infinity)."""
+
+    def db_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, allow_nan=True)
+
+    def python_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return json.loads(value)
+
+
+class MetricValueField(DoubleField):
+    """A double; NULL stands for NaN because SQLite stores a bound NaN as NULL."""
+
+    def python_value(self, value: Any) -> float:
+        return math.nan if value is None else float(value)
+
+
+def enum_check(column: str, enum_cls: Any) -> Any:
+    allowed = ", ".join(f"'{name}'" for name in names(enum_cls))
+    return Check(f"{column} IN ({allowed})")
+
+
+def status_field() -> TextField:
+    return TextField(default=RunStatus.NOT_STARTED.name, constraints=[enum_check("status", RunStatus)])
+
+
+# -- base classes ---------------------------------------------------------------------
+
+
+class BaseModel(Model):
+    id = StoreIdField()
+
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class JobMixin(BaseModel):
+    """Columns every job-like row shares; only dashai_store.lifecycle writes them."""
+
+    status = status_field()
+    huey_id = TextField(null=True)
+    delivery_time = DateTimeField(null=True)
+    start_time = DateTimeField(null=True)
+    end_time = DateTimeField(null=True)
+    error = TextField(null=True)
+
+
+# -- datasets, model sessions, runs ----------------------------------------------------
+
+
+class Dataset(JobMixin):
+    name = TextField(unique=True)
+    file_path = TextField(null=True)
+    lineage = JSONField(null=True)
+    created = DateTimeField()
+    last_modified = DateTimeField()
+
+    class Meta:
+        table_name = "dataset"
+
+
+class ModelSession(BaseModel):
+    dataset = ForeignKeyField(
+        Dataset, column_name="dataset_id", on_delete="CASCADE", backref="model_sessions"
+    )
+    name = TextField(unique=True)
+    task_name = TextField()
+    input_columns = JSONField()
+    output_columns = JSONField()
+    train_metrics = JSONField(null=True)
+    validation_metrics = JSONField(null=True)
+    test_metrics = JSONField(null=True)
+    splits = JSONField()
+    created = DateTimeField()
+    last_modified = DateTimeField()
+
+    class Meta:
+        table_name = "model_session"
+
+
+class Run(JobMixin):
+    model_session = ForeignKeyField(
+        ModelSession, column_name="model_session_id", on_delete="CASCADE", backref="runs"
+    )
+    name = TextField()
+    description = TextField(null=True)
+    model_name = TextField()
+    parameters = JSONField()
+    split_indexes = JSONField(null=True)
+    optimizer_name = TextField()
+    optimizer_parameters = JSONField()
+    goal_metric = TextField()
+    artifacts = JSONField(null=True)
+    run_path = TextField(null=True)
+    plot_history_path = TextField(null=True)
+    plot_slice_path = TextField(null=True)
+    plot_contour_path = TextField(null=True)
+    plot_importance_path = TextField(null=True)
+    created = DateTimeField()
+    last_modified = DateTimeField()
+
+    class Meta:
+        table_name = "run"
+        indexes = ((("status",), False),)
+
+
+class Metric(BaseModel):
+    run = ForeignKeyField(Run, column_name="run_id", on_delete="CASCADE", backref="metrics", index=False)
+    name = TextField()
+    value = MetricValueField(null=True)
+    split = TextField(constraints=[enum_check("split", SplitEnum)])
+    level = TextField(constraints=[enum_check("level", LevelEnum)])
+    step = IntegerField()
+    timestamp = DateTimeField()
+
+    class Meta:
+        table_name = "metric"
+        # The unique index makes a retried log idempotent and serves every history query
+        # (its run_id prefix), so run_id needs no index of its own.
+        indexes = ((("run", "split", "level", "name", "step"), True),)
+
+
+class Prediction(JobMixin):
+    run = ForeignKeyField(Run, column_name="run_id", on_delete="CASCADE", backref="predictions")
+    dataset = ForeignKeyField(
+        Dataset, column_name="dataset_id", on_delete="CASCADE", null=True, backref="predictions"
+    )
+    results_path = TextField(null=True)
+    created = DateTimeField()
+    last_modified = DateTimeField()
+
+    class Meta:
+        table_name = "prediction"
+
+
+# -- notebooks --------------------------------------------------------------------------
+
+
+class Notebook(BaseModel):
+    dataset = ForeignKeyField(Dataset, column_name="dataset_id", on_delete="CASCADE", backref="notebooks")
+    name = TextField(null=True)
+    description = TextField(null=True)
+    # The current state's Arrow file (relative to the home); at position 0 it is the
+    # source dataset's own immutable file, shared rather than copied.
+    file_path = TextField()
+    current_position = IntegerField(default=0)
+    created = DateTimeField()
+    last_modified = DateTimeField()
+
+    class Meta:
+        table_name = "notebook"
+
+
+class Converter(JobMixin):
+    notebook = ForeignKeyField(Notebook, column_name="notebook_id", on_delete="CASCADE", backref="converters")
+    converter = TextField()
+    parameters = JSONField()
+    position = IntegerField()
+    snapshot_path = TextField(null=True)
+    created = DateTimeField()
+    last_modified = DateTimeField()
+
+    class Meta:
+        table_name = "converter"
+        indexes = ((("notebook", "position"), True),)
+
+
+class Explorer(JobMixin):
+    notebook = ForeignKeyField(Notebook, column_name="notebook_id", on_delete="CASCADE", backref="explorers")
+    name = TextField(null=True)
+    exploration_type = TextField()
+    columns = JSONField()
+    parameters = JSONField()
+    exploration_path = TextField(null=True)
+    # The notebook position the explorer looked at; reverting below it removes it.
+    position = IntegerField(default=0)
+    created = DateTimeField()
+    last_modified = DateTimeField()
+
+    class Meta:
+        table_name = "explorer"
+
+
+# -- generative ----------------------------------------------------------------------------
+
+
+class GenerativeSession(BaseModel):
+    name = TextField(unique=True)
+    task_name = TextField()
+    model_name = TextField()
+    parameters = JSONField()
+    description = TextField(null=True)
+    created = DateTimeField()
+    last_modified = DateTimeField()
+
+    class Meta:
+        table_name = "generative_session"
+
+
+class ParameterHistory(BaseModel):
+    """Append-only: triggers (see ``TRIGGERS``) reject UPDATE and any DELETE but the cascade."""
+
+    session = ForeignKeyField(
+        GenerativeSession, column_name="session_id", on_delete="CASCADE", backref="parameter_history"
+    )
+    parameters = JSONField()
+    modified_at = DateTimeField()
+
+    class Meta:
+        table_name = "parameter_history"
+
+
+class GenerativeProcess(JobMixin):
+    session = ForeignKeyField(
+        GenerativeSession, column_name="session_id", on_delete="CASCADE", backref="processes"
+    )
+    parameter_history = ForeignKeyField(
+        ParameterHistory, column_name="parameter_history_id", on_delete="CASCADE", null=True
+    )
+    created = DateTimeField()
+    last_modified = DateTimeField()
+
+    class Meta:
+        table_name = "generative_process"
+
+
+class ProcessData(BaseModel):
+    process = ForeignKeyField(
+        GenerativeProcess, column_name="process_id", on_delete="CASCADE", backref="data"
+    )
+    data = TextField()
+    data_type = TextField(constraints=[Check("data_type IN ('str', 'json', 'image', 'bytes')")])
+    is_input = BooleanField()
+
+    class Meta:
+        table_name = "process_data"
+
+
+# -- plugins ----------------------------------------------------------------------------------
+
+
+class Plugin(BaseModel):
+    name = TextField(unique=True)
+    author = TextField()
+    installed_version = TextField()
+    latest_version = TextField()
+    status = TextField(constraints=[enum_check("status", PluginStatus)])
+    summary = TextField()
+    description = TextField()
+    description_content_type = TextField()
+    created = DateTimeField()
+    last_modified = DateTimeField()
+
+    class Meta:
+        table_name = "plugin"
+
+
+class Tag(BaseModel):
+    plugin = ForeignKeyField(Plugin, column_name="plugin_id", on_delete="CASCADE", backref="tags")
+    name = TextField(constraints=[enum_check("name", PluginTag)])
+
+    class Meta:
+        table_name = "tag"
+        indexes = ((("plugin", "name"), True),)
+
+
+# -- explainers ---------------------------------------------------------------------------------
+
+
+class GlobalExplainer(JobMixin):
+    run = ForeignKeyField(Run, column_name="run_id", on_delete="CASCADE", backref="global_explainers")
+    name = TextField()
+    explainer_name = TextField()
+    parameters = JSONField()
+    explanation_path = TextField(null=True)
+    plot_path = TextField(null=True)
+    artifacts = JSONField(null=True)
+    created = DateTimeField()
+
+    class Meta:
+        table_name = "global_explainer"
+
+
+class LocalExplainer(JobMixin):
+    run = ForeignKeyField(Run, column_name="run_id", on_delete="CASCADE", backref="local_explainers")
+    dataset = ForeignKeyField(
+        Dataset, column_name="dataset_id", on_delete="CASCADE", backref="local_explainers"
+    )
+    name = TextField()
+    explainer_name = TextField()
+    parameters = JSONField()
+    fit_parameters = JSONField()
+    scope = JSONField()
+    explanation_path = TextField(null=True)
+    plots_path = TextField(null=True)
+    artifacts = JSONField(null=True)
+    created = DateTimeField()
+
+    class Meta:
+        table_name = "local_explainer"
+
+
+# -- the store's own bookkeeping --------------------------------------------------------------------
+
+
+class PendingDeletion(BaseModel):
+    """A file to delete once the transaction that removed its row has committed.
+
+    Written in the deleting transaction, so a crash between COMMIT and unlink leaves a row
+    here that the next ``open_store`` finishes.
+    """
+
+    path = TextField(unique=True)
+    created = DateTimeField()
+
+    class Meta:
+        table_name = "dashai_pending_deletion"
+
+
+DOMAIN_MODELS: tuple[type[BaseModel], ...] = (
+    Dataset,
+    ModelSession,
+    Run,
+    Metric,
+    Prediction,
+    Notebook,
+    Converter,
+    Explorer,
+    GenerativeSession,
+    ParameterHistory,
+    GenerativeProcess,
+    ProcessData,
+    Plugin,
+    Tag,
+    GlobalExplainer,
+    LocalExplainer,
+)
+ALL_MODELS: tuple[type[BaseModel], ...] = (*DOMAIN_MODELS, PendingDeletion)
+
+APPEND_ONLY_MESSAGE = "parameter_history is append-only"
+
+# Triggers are part of the schema the models describe; create_schema() installs them and
+# the drift check compares them with what the migrations made.
+SQLITE_TRIGGERS: tuple[str, ...] = (
+    "CREATE TRIGGER parameter_history_no_update BEFORE UPDATE ON parameter_history "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
+    # A DELETE is allowed only once the session itself is gone (its cascade).
+    "CREATE TRIGGER parameter_history_no_delete BEFORE DELETE ON parameter_history "
+    "WHEN EXISTS (SELECT 1 FROM generative_session WHERE id = OLD.session_id) "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
+)
+POSTGRES_TRIGGERS: tuple[str, ...] = (
+    "CREATE FUNCTION parameter_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN "
+    "IF TG_OP = 'DELETE' AND NOT EXISTS "
+    "(SELECT 1 FROM generative_session WHERE id = OLD.session_id) THEN RETURN OLD; END IF; "
+    f"RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}' USING ERRCODE = 'integrity_constraint_violation'; "
+    "END $$",
+    "CREATE TRIGGER parameter_history_append_only BEFORE UPDATE OR DELETE ON parameter_history "
+    "FOR EACH ROW EXECUTE FUNCTION parameter_history_append_only()",
+)
+
+
+def create_schema(db: Any) -> None:
+    """Create the whole schema the models describe (tables, indexes, triggers) on ``db``.
+
+    Used by the drift check to build the reference schema; real stores are made by the
+    migrations.
+    """
+    from peewee import PostgresqlDatabase
+
+    with db.bind_ctx(ALL_MODELS):
+        db.create_tables(ALL_MODELS, safe=False)
+    triggers = POSTGRES_TRIGGERS if isinstance(db, PostgresqlDatabase) else SQLITE_TRIGGERS
+    for statement in triggers:
+        db.execute_sql(statement)

@@ -1,0 +1,242 @@
+"""Frozen dataclasses the facade returns; never Peewee model instances.
+
+Records are immutable snapshots, safe to hand across threads. Paths in records are
+absolute (the rows keep them relative to the home); enums are the members of
+:mod:`dashai_store.enums`; JSON columns are decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .enums import DataType, LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobState:
+    """The lifecycle columns every job-like record shares."""
+
+    status: RunStatus
+    huey_id: str | None
+    error: str | None
+    delivery_time: datetime | None
+    start_time: datetime | None
+    end_time: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetRecord(JobState):
+    id: int
+    name: str
+    file_path: Path | None
+    lineage: dict[str, Any] | None
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSessionRecord:
+    id: int
+    dataset_id: int
+    name: str
+    task_name: str
+    input_columns: list[str]
+    output_columns: list[str]
+    train_metrics: list[str] | None
+    validation_metrics: list[str] | None
+    test_metrics: list[str] | None
+    splits: dict[str, Any]
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRecord(JobState):
+    id: int
+    model_session_id: int
+    name: str
+    description: str | None
+    model_name: str
+    parameters: dict[str, Any]
+    split_indexes: Any
+    optimizer_name: str
+    optimizer_parameters: dict[str, Any]
+    goal_metric: str
+    artifacts: dict[str, Any] | None
+    run_path: Path | None
+    plot_history_path: Path | None
+    plot_slice_path: Path | None
+    plot_contour_path: Path | None
+    plot_importance_path: Path | None
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricPoint:
+    id: int
+    run_id: int
+    name: str
+    split: SplitEnum
+    level: LevelEnum
+    step: int
+    value: float
+    timestamp: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class PredictionRecord(JobState):
+    id: int
+    run_id: int
+    dataset_id: int | None
+    results_path: Path | None
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotebookRecord:
+    id: int
+    dataset_id: int
+    name: str | None
+    description: str | None
+    file_path: Path
+    current_position: int
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConverterRecord(JobState):
+    id: int
+    notebook_id: int
+    converter: str
+    parameters: dict[str, Any]
+    position: int
+    snapshot_path: Path | None
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExplorerRecord(JobState):
+    id: int
+    notebook_id: int
+    name: str | None
+    exploration_type: str
+    columns: list[str]
+    parameters: dict[str, Any]
+    exploration_path: Path | None
+    position: int
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerativeSessionRecord:
+    id: int
+    name: str
+    task_name: str
+    model_name: str
+    parameters: dict[str, Any]
+    description: str | None
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParameterSnapshot:
+    id: int
+    session_id: int
+    parameters: dict[str, Any]
+    modified_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParameterChange:
+    """What one snapshot changed relative to the one before it (the first: all added)."""
+
+    snapshot_id: int
+    modified_at: datetime
+    added: dict[str, Any] = field(default_factory=dict)
+    removed: dict[str, Any] = field(default_factory=dict)
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Payload:
+    """A generative process input or output; ``value`` is str, a JSON value, or bytes."""
+
+    id: int
+    process_id: int
+    data_type: DataType
+    is_input: bool
+    value: Any
+    file_path: Path | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerativeProcessRecord(JobState):
+    id: int
+    session_id: int
+    parameter_history_id: int | None
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class PluginRecord:
+    id: int
+    name: str
+    author: str
+    installed_version: str
+    latest_version: str
+    status: PluginStatus
+    summary: str
+    description: str
+    description_content_type: str
+    tags: tuple[PluginTag, ...]
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlobalExplainerRecord(JobState):
+    id: int
+    run_id: int
+    name: str
+    explainer_name: str
+    parameters: dict[str, Any]
+    explanation_path: Path | None
+    plot_path: Path | None
+    created: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalExplainerRecord(JobState):
+    id: int
+    run_id: int
+    dataset_id: int
+    name: str
+    explainer_name: str
+    parameters: dict[str, Any]
+    fit_parameters: dict[str, Any]
+    scope: Any
+    explanation_path: Path | None
+    plots_path: Path | None
+    created: datetime
+
+
+def job_state(row: Any) -> dict[str, Any]:
+    """The JobState keyword arguments of a job-like row."""
+    return {
+        "status": RunStatus[row.status],
+        "huey_id": row.huey_id,
+        "error": row.error,
+        "delivery_time": row.delivery_time,
+        "start_time": row.start_time,
+        "end_time": row.end_time,
+    }

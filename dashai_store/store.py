@@ -1,0 +1,84 @@
+"""Opening a store: resolve the home, connect, migrate (or verify), bind the facade."""
+
+from __future__ import annotations
+
+import os
+
+import peewee
+
+from . import errors
+from .database import (
+    BUSY_TIMEOUT_S,
+    DB_FILENAME,
+    Store,
+    bind,
+    connect_postgres,
+    connect_sqlite,
+    redact,
+    resolve_home,
+    translated,
+)
+from .migrator import Migrator
+
+
+def open_store(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    database: str | None = None,
+    migrate: bool = True,
+    busy_timeout_s: float = BUSY_TIMEOUT_S,
+) -> Store:
+    """Open the store at ``home`` and bind the facade to it; usable as a context manager.
+
+    ``home`` defaults to ``$DASHAI_HOME`` or ``~/.DashAI``; the database is
+    ``<home>/db.sqlite`` unless ``database`` gives a ``postgresql://`` URL (files still
+    live under ``home``). With ``migrate=True`` pending migrations are applied (as
+    ``scripts/migrate.py`` would); with ``migrate=False`` a database that is not up to date
+    raises :class:`~dashai_store.errors.SchemaOutdated`. A database made by a newer version
+    raises :class:`~dashai_store.errors.SchemaTooNew` either way, having written nothing.
+    File deletions a crash interrupted are finished here.
+
+    >>> from dashai_store import open_store, datasets          # doctest: +SKIP
+    >>> with open_store("~/.DashAI") as store:                  # doctest: +SKIP
+    ...     print([d.name for d in datasets.list()])
+    """
+    home_path = resolve_home(home)
+    if home_path.exists() and not home_path.is_dir():
+        raise errors.ValidationError(f"store home {home_path} exists and is not a folder")
+    try:
+        home_path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise errors.StoreError(f"cannot create the store home {home_path}: {exc}") from exc
+    db: peewee.Database
+    if database:
+        db = connect_postgres(database)
+        url = redact(database)
+    else:
+        db = connect_sqlite(home_path / DB_FILENAME, busy_timeout_s)
+        url = str(home_path / DB_FILENAME)
+    try:
+        with translated():
+            migrator = Migrator(home_path, db)
+            if migrate:
+                migrator.migrate()
+            else:
+                status = migrator.status()
+                migrator._refuse_unusable(status)
+                if status.pending:
+                    raise errors.SchemaOutdated(
+                        f"{status.database} is at {status.head or 'no version'}; "
+                        f"{len(status.pending)} migration(s) pending: run scripts/migrate.py"
+                    )
+        store = Store(home=home_path, db=db, url=url)
+        bind(store)
+        _finish_pending_deletions()
+    except BaseException:
+        db.close()
+        raise
+    return store
+
+
+def _finish_pending_deletions() -> None:
+    from .files import finish_pending_deletions
+
+    finish_pending_deletions()

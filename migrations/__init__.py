@@ -1,0 +1,14 @@
+"""The migration registry: every step, imported statically, in order.
+
+No directory scanning and no import by string, so a PyInstaller bundle finds every step
+without extra configuration. ``tests/test_migration_registry.py`` checks this list
+against the module files. Installed as ``dashai_store.migrations``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import m0001_initial
+
+REGISTRY: tuple[ModuleType, ...] = (m0001_initial,)
