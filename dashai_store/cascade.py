@@ -1,0 +1,149 @@
+"""Deleting rows together with every file of every row the database cascade removes.
+
+The database's ON DELETE CASCADE removes the child rows; this module knows which files
+those rows own, so a facade ``delete`` can schedule them (``files.delete_after_commit``)
+in the same transaction. It is the one place that maps rows to the files they own:
+
+* ``OWNED_FOLDERS`` — the folder each row owns by the layout (named by its id);
+* ``FILE_COLUMNS`` — path columns whose files the row owns. ``notebook.file_path`` is
+  not one: at position 0 it is the source dataset's own file, shared, never the
+  notebook's to delete.
+
+``maintenance.check`` uses :func:`referenced_paths` to find files that no row owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from peewee import ForeignKeyField
+
+from . import models
+from .files import delete_after_commit
+
+OWNED_FOLDERS: dict[type[models.BaseModel], Callable[[Any], str]] = {
+    models.Dataset: lambda row: f"datasets/{row.id}",
+    models.Run: lambda row: f"runs/{row.id}",
+    models.Prediction: lambda row: f"predictions/{row.id}",
+    models.Notebook: lambda row: f"notebooks/{row.id}",
+    models.Explorer: lambda row: f"explorers/{row.id}",
+    models.GlobalExplainer: lambda row: f"explainers/global/{row.id}",
+    models.LocalExplainer: lambda row: f"explainers/local/{row.id}",
+    models.GenerativeSession: lambda row: f"generative/{row.id}",
+    models.GenerativeProcess: lambda row: f"generative/{row.session_id}/{row.id}",
+}
+
+FILE_COLUMNS: dict[type[models.BaseModel], tuple[str, ...]] = {
+    models.Dataset: ("file_path",),
+    models.Run: (
+        "run_path",
+        "plot_history_path",
+        "plot_slice_path",
+        "plot_contour_path",
+        "plot_importance_path",
+    ),
+    models.Prediction: ("results_path",),
+    models.Converter: ("snapshot_path",),
+    models.Explorer: ("exploration_path",),
+    models.GlobalExplainer: ("explanation_path", "plot_path"),
+    models.LocalExplainer: ("explanation_path", "plots_path"),
+}
+
+FILE_DATA_TYPES = ("image", "bytes")  # process_data rows whose ``data`` is a file path
+
+
+def _children(model: type[models.BaseModel]) -> Iterator[tuple[type[models.BaseModel], ForeignKeyField]]:
+    for fk in model._meta.backrefs:
+        yield fk.model, fk
+
+
+def descendants(model: type[models.BaseModel], ids: Iterable[int]) -> dict[type[models.BaseModel], set[int]]:
+    """Every row (by model) that deleting ``ids`` of ``model`` removes, the roots included."""
+    found: dict[type[models.BaseModel], set[int]] = {}
+    frontier: list[tuple[type[models.BaseModel], set[int]]] = [(model, set(ids))]
+    while frontier:
+        current_model, current_ids = frontier.pop()
+        new_ids = current_ids - found.get(current_model, set())
+        if not new_ids:
+            continue
+        found.setdefault(current_model, set()).update(new_ids)
+        for child, fk in _children(current_model):
+            if fk.on_delete != "CASCADE":
+                continue
+            child_ids = {
+                row[0] for row in child.select(child.id).where(fk.in_(sorted(new_ids))).tuples().iterator()
+            }
+            if child_ids:
+                frontier.append((child, child_ids))
+    return found
+
+
+def owned_paths(model: type[models.BaseModel], ids: Iterable[int]) -> list[str]:
+    """Home-relative files and folders that rows ``ids`` of ``model`` own."""
+    id_list = sorted(set(ids))
+    if not id_list:
+        return []
+    paths: list[str] = []
+    columns = FILE_COLUMNS.get(model, ())
+    folder = OWNED_FOLDERS.get(model)
+    if folder is None and not columns and model is not models.ProcessData:
+        return paths
+    for chunk_start in range(0, len(id_list), 500):
+        chunk = id_list[chunk_start : chunk_start + 500]
+        for row in model.select().where(model.id.in_(chunk)).iterator():
+            if folder is not None:
+                paths.append(folder(row))
+            paths.extend(getattr(row, column) for column in columns if getattr(row, column))
+            if model is models.ProcessData and row.data_type in FILE_DATA_TYPES:
+                paths.append(row.data)
+    return paths
+
+
+def delete_rows(model: type[models.BaseModel], ids: Iterable[int]) -> int:
+    """Delete rows ``ids`` of ``model``, their cascade, and (after COMMIT) all their files.
+
+    Must run inside a write transaction. Returns how many root rows were deleted.
+    """
+    id_list = sorted(set(ids))
+    if not id_list:
+        return 0
+    doomed = descendants(model, id_list)
+    paths: list[str] = []
+    for doomed_model, doomed_ids in doomed.items():
+        paths.extend(owned_paths(doomed_model, doomed_ids))
+    deleted = 0
+    for chunk_start in range(0, len(id_list), 500):
+        chunk = id_list[chunk_start : chunk_start + 500]
+        deleted += model.delete().where(model.id.in_(chunk)).execute()
+    delete_after_commit(*paths)
+    return deleted
+
+
+def _first_column(query: Any) -> Iterator[Any]:
+    for row in query.tuples().iterator():
+        yield row[0]
+
+
+def referenced_paths() -> set[str]:
+    """Every home-relative file path some row refers to (for maintenance.check and gc)."""
+    paths: set[str] = set()
+    for model, columns in FILE_COLUMNS.items():
+        for column in columns:
+            field = getattr(model, column)
+            paths.update(_first_column(model.select(field).where(field.is_null(False))))
+    paths.update(_first_column(models.Notebook.select(models.Notebook.file_path)))
+    pd = models.ProcessData
+    paths.update(_first_column(pd.select(pd.data).where(pd.data_type.in_(FILE_DATA_TYPES))))
+    for model in (models.Run, models.GlobalExplainer, models.LocalExplainer):
+        for artifacts in _first_column(model.select(model.artifacts).where(model.artifacts.is_null(False))):
+            paths.update(_artifact_paths(artifacts))  # tuples() already decoded the JSON
+    return paths
+
+
+def _artifact_paths(artifacts: Any) -> Iterator[str]:
+    """``artifacts`` JSON holds {"<name>": {"path": ..., "sha256": ...}, ...}."""
+    if isinstance(artifacts, dict):
+        for value in artifacts.values():
+            if isinstance(value, dict) and isinstance(value.get("path"), str):
+                yield value["path"]
