@@ -139,6 +139,17 @@ class Store:
             raise errors.StoreError("after_commit() called outside a write transaction")
         pending.append(callback)
 
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` if the current transaction (or savepoint) rolls back; dropped on commit.
+
+        For undoing work outside the database, e.g. a file written for a row that never
+        commits. Callbacks run newest first, best effort (their errors are swallowed).
+        """
+        pending = getattr(self._local, "on_rollback", None)
+        if pending is None:
+            raise errors.StoreError("on_rollback() called outside a write transaction")
+        pending.append(callback)
+
     def close(self) -> None:
         global _current
         with _current_lock:
@@ -224,6 +235,33 @@ def _in_transaction(store: Store) -> bool:
     return getattr(store._local, "after_commit", None) is not None
 
 
+def _undo(callbacks: list[Callable[[], None]]) -> None:
+    for callback in reversed(callbacks):
+        try:
+            callback()
+        except Exception:  # best effort: the rollback's own error is the one to report
+            pass
+
+
+def _run_savepoint(store: Store, fn: Callable[[], T]) -> T:
+    """A nested call: a savepoint whose rollback also drops what it registered.
+
+    Without this, a caught failure inside the savepoint would still delete (after the
+    outer COMMIT) the files of rows its rollback restored.
+    """
+    commit_mark = len(store._local.after_commit)
+    rollback_mark = len(store._local.on_rollback)
+    try:
+        with translated(), store.db.atomic():
+            return fn()
+    except BaseException:
+        del store._local.after_commit[commit_mark:]
+        undo = store._local.on_rollback[rollback_mark:]
+        del store._local.on_rollback[rollback_mark:]
+        _undo(undo)
+        raise
+
+
 def run_in_transaction(fn: Callable[[], T]) -> T:
     """Run ``fn`` in a write transaction of the current store, retrying while it is busy.
 
@@ -233,23 +271,32 @@ def run_in_transaction(fn: Callable[[], T]) -> T:
     """
     store = current()
     if _in_transaction(store):
-        with translated(), store.db.atomic():
-            return fn()
+        return _run_savepoint(store, fn)
     delay = 0.05
     for attempt in range(1, store.attempts + 1):
         store._local.after_commit = []
+        store._local.on_rollback = []
         try:
             with translated(), store.db.atomic():
-                result = fn()
+                try:
+                    result = fn()
+                except BaseException:
+                    # Undo before ROLLBACK releases the lock: after it, SQLite may hand a
+                    # rolled-back id (and so the paths named by it) to another writer.
+                    undo, store._local.on_rollback = store._local.on_rollback, []
+                    _undo(undo)
+                    raise
             callbacks = store._local.after_commit
-        except errors.StoreBusy:
-            if attempt == store.attempts:
+        except BaseException as exc:
+            _undo(store._local.on_rollback)  # COMMIT itself failed
+            if not isinstance(exc, errors.StoreBusy) or attempt == store.attempts:
                 raise
             time.sleep(delay * (1 + random.random()))
             delay *= 2
             continue
         finally:
             store._local.after_commit = None
+            store._local.on_rollback = None
         for callback in callbacks:
             callback()
         return result

@@ -107,8 +107,11 @@ def atomic_writer(relative_path: str) -> Iterator[IO[bytes]]:
     On error the temporary file is removed and the final name is untouched.
     """
     target = resolve(relative_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:  # a full disk or a file in the folder's place must not escape as a raw OSError
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise errors.StoreError(f"cannot write {target}: {exc}") from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -175,6 +178,20 @@ def read_arrow(relative_path: str) -> pa.Table:
     try:
         source = pa.memory_map(str(path), "r")
         return pa.ipc.open_file(source).read_all()
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise errors.FileIntegrityError(f"{path} is not a readable Arrow IPC file: {exc}") from exc
+
+
+def read_arrow_schema(relative_path: str) -> pa.Schema:
+    """The schema of an Arrow IPC file, from its footer only (no record batch is read)."""
+    import pyarrow as pa
+
+    path = resolve(relative_path)
+    if not path.is_file():
+        raise errors.NotFound(f"Arrow file {path} does not exist")
+    try:
+        with pa.memory_map(str(path), "r") as source:
+            return pa.ipc.open_file(source).schema
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         raise errors.FileIntegrityError(f"{path} is not a readable Arrow IPC file: {exc}") from exc
 
@@ -290,6 +307,24 @@ def delete_after_commit(*relative_paths: str | None) -> None:
     now = utcnow()
     PendingDeletion.insert_many([{"path": p, "created": now} for p in paths]).on_conflict_ignore().execute()
     store.after_commit(lambda: _delete_now(paths))
+
+
+def discard_on_rollback(*relative_paths: str) -> None:
+    """Delete these files or folders if the current write transaction (or savepoint) rolls back.
+
+    For files written for a row the same transaction inserts: if the row never commits,
+    no row would own them. Only name paths that no committed row owns.
+    """
+    targets = [resolve(p) for p in relative_paths]
+
+    def discard() -> None:
+        for target in targets:
+            try:
+                _remove(target)
+            except OSError:
+                continue  # no row refers to it; maintenance.gc() removes what is left
+
+    current().on_rollback(discard)
 
 
 def _remove(path: Path) -> None:

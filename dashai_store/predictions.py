@@ -1,0 +1,218 @@
+"""Predictions: a trained run applied to an input dataset, results in an Arrow file.
+
+    >>> from dashai_store import predictions                      # doctest: +SKIP
+    >>> p = predictions.create(run.id, ds.id)                      # doctest: +SKIP
+    >>> predictions.deliver(p.id, "job-7"); predictions.start(p.id)  # doctest: +SKIP
+    >>> predictions.save_results(p.id, pa.table({"y_pred": [0, 1]}))  # doctest: +SKIP
+    >>> predictions.finish(p.id).status                             # doctest: +SKIP
+    <RunStatus.FINISHED: 3>
+
+Results live in ``predictions/<id>/results.arrow`` and are read memory-mapped. The input
+dataset may be None (a prediction on data that was never stored as a dataset). Deleting
+the run or the input dataset deletes the prediction and its files.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Any
+
+from . import errors, files, lifecycle, models
+from .cascade import delete_rows
+from .clock import utcnow
+from .database import current, is_postgres, reads, writes
+from .datasets import check_id
+from .enums import RunStatus, coerce
+from .records import PredictionRecord, job_state
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = [
+    "create",
+    "delete",
+    "deliver",
+    "fail",
+    "finish",
+    "get",
+    "list",
+    "load_results",
+    "save_results",
+    "start",
+]
+
+RESULTS_FILE = "results.arrow"
+_MAX_ID = 2**63 - 1
+
+
+def _record(row: Any) -> PredictionRecord:
+    return PredictionRecord(
+        **job_state(row),
+        id=row.id,
+        run_id=row.run_id,
+        dataset_id=row.dataset_id,
+        results_path=files.to_absolute(row.results_path),
+        created=row.created,
+        last_modified=row.last_modified,
+    )
+
+
+def _select(model: type[models.BaseModel], row_id: int, noun: str, *, lock: bool = False) -> Any:
+    if not 0 < row_id <= _MAX_ID:  # never an id; PostgreSQL would refuse the value itself
+        raise errors.NotFound(f"{noun} {row_id} does not exist")
+    query = model.select().where(model.id == row_id)
+    if lock and is_postgres(current().db):  # SQLite's BEGIN IMMEDIATE already serializes writers
+        query = query.for_update()
+    row = query.get_or_none()
+    if row is None:
+        raise errors.NotFound(f"{noun} {row_id} does not exist")
+    return row
+
+
+def _load(prediction_id: int, *, lock: bool = False) -> Any:
+    return _select(models.Prediction, prediction_id, "prediction", lock=lock)
+
+
+# -- create and lifecycle ---------------------------------------------------------------------------
+
+
+@writes
+def create(run_id: int, dataset_id: int | None) -> PredictionRecord:
+    """A new NOT_STARTED prediction of run ``run_id`` on dataset ``dataset_id`` (or None).
+
+    Raises NotFound for an unknown run or dataset; nothing is written then.
+    """
+    check_id(run_id, "run")
+    if dataset_id is not None:
+        check_id(dataset_id, "dataset")
+    _select(models.Run, run_id, "run")
+    if dataset_id is not None:
+        _select(models.Dataset, dataset_id, "dataset")
+    now = utcnow()
+    row_id = models.Prediction.insert(
+        run=run_id,
+        dataset=dataset_id,
+        status=RunStatus.NOT_STARTED.name,
+        created=now,
+        last_modified=now,
+    ).execute()
+    return _record(_load(int(row_id)))
+
+
+_jobs = lifecycle.JobLifecycle(models.Prediction, _record)
+
+
+def _check_text(value: object, what: str, prediction_id: int, *, optional: bool = True) -> None:
+    if not (isinstance(value, str) or (optional and value is None)):
+        raise errors.ValidationError(
+            f"{what} of prediction {prediction_id} must be a str, got {type(value).__name__} {value!r}"
+        )
+
+
+def deliver(prediction_id: int, job_id: str | None = None) -> PredictionRecord:
+    """NOT_STARTED -> DELIVERED; records the job id and the delivery time."""
+    check_id(prediction_id, "prediction")
+    _check_text(job_id, "job id", prediction_id)
+    return _jobs.deliver(prediction_id, job_id)
+
+
+def start(prediction_id: int) -> PredictionRecord:
+    """DELIVERED -> STARTED; records the start time."""
+    check_id(prediction_id, "prediction")
+    return _jobs.start(prediction_id)
+
+
+def finish(prediction_id: int) -> PredictionRecord:
+    """STARTED -> FINISHED; records the end time."""
+    check_id(prediction_id, "prediction")
+    return _jobs.finish(prediction_id)
+
+
+def fail(prediction_id: int, error: str) -> PredictionRecord:
+    """DELIVERED or STARTED -> ERROR; records the end time and the error message."""
+    check_id(prediction_id, "prediction")
+    _check_text(error, "error message", prediction_id, optional=False)
+    return _jobs.fail(prediction_id, error)
+
+
+# -- results -------------------------------------------------------------------------------------------
+
+
+@writes
+def save_results(prediction_id: int, table: pa.Table) -> PredictionRecord:
+    """Store ``table`` as the prediction's results (replacing earlier ones, atomically).
+
+    Raises ValidationError if ``table`` is not a ``pyarrow.Table`` and NotFound for an
+    unknown id; nothing is written then. The status is not changed.
+    """
+    import pyarrow as pa
+
+    check_id(prediction_id, "prediction")
+    if not isinstance(table, pa.Table):
+        raise errors.ValidationError(
+            f"results of prediction {prediction_id} must be a pyarrow.Table, got {type(table).__name__}"
+        )
+    row = _load(prediction_id, lock=True)
+    relative = files.layout("predictions", prediction_id, RESULTS_FILE)
+    if row.results_path is None:
+        # A first save: if this transaction rolls back, no row would point at the file.
+        files.discard_on_rollback(relative)
+    files.write_arrow(relative, table)
+    models.Prediction.update(results_path=relative, last_modified=utcnow()).where(
+        models.Prediction.id == prediction_id
+    ).execute()
+    return _record(_load(prediction_id))
+
+
+@reads
+def load_results(prediction_id: int) -> pa.Table:
+    """The saved results, memory-mapped; NotFound for an unknown id or no results yet."""
+    check_id(prediction_id, "prediction")
+    row = _load(prediction_id)
+    if row.results_path is None:
+        raise errors.NotFound(f"prediction {prediction_id} has no results yet (it is {row.status})")
+    return files.read_arrow(row.results_path)
+
+
+# -- reads and delete ------------------------------------------------------------------------------------
+
+
+@reads
+def get(prediction_id: int) -> PredictionRecord:
+    """The prediction with this id; NotFound if there is none."""
+    check_id(prediction_id, "prediction")
+    return _record(_load(prediction_id))
+
+
+@reads
+def list(
+    run_id: int | None = None,
+    *,
+    dataset_id: int | None = None,
+    status: RunStatus | str | None = None,
+) -> builtins.list[PredictionRecord]:
+    """Predictions ordered by id, optionally only of ``run_id``, on ``dataset_id``, with ``status``.
+
+    An unknown run or dataset id raises NotFound; an unknown status ValidationError.
+    """
+    prediction = models.Prediction
+    query = prediction.select().order_by(prediction.id)
+    if run_id is not None:
+        check_id(run_id, "run")
+        _select(models.Run, run_id, "run")
+        query = query.where(prediction.run == run_id)
+    if dataset_id is not None:
+        check_id(dataset_id, "dataset")
+        _select(models.Dataset, dataset_id, "dataset")
+        query = query.where(prediction.dataset == dataset_id)
+    if status is not None:
+        query = query.where(prediction.status == coerce(RunStatus, status))
+    return [_record(row) for row in query.iterator()]
+
+
+@writes
+def delete(prediction_id: int) -> None:
+    """Delete the prediction and (after the transaction commits) its results folder."""
+    check_id(prediction_id, "prediction")
+    _load(prediction_id, lock=True)
+    delete_rows(models.Prediction, [prediction_id])
