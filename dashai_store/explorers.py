@@ -1,0 +1,262 @@
+"""Explorers: plots and statistics computed on a notebook's data at one of its steps.
+
+An explorer records what to look at (``exploration_type``, ``columns``, ``parameters``)
+and the notebook step it looked at (its ``position``: the notebook's current step when it
+was created). Reverting the notebook below that step removes it. Its result is one file,
+named by the explorer's id and written atomically:
+
+    explorers/<explorer_id>/result.json   a Plotly figure (object, dict or JSON) or any JSON value
+    explorers/<explorer_id>/result.bin    bytes (an image, a serialized object)
+
+    >>> e = explorers.create(nb.id, "histogram", ["age"], {"bins": 20})   # doctest: +SKIP
+    >>> explorers.deliver(e.id, job_id="huey-7"); explorers.start(e.id)    # doctest: +SKIP
+    >>> explorers.save_result(e.id, figure); explorers.finish(e.id)        # doctest: +SKIP
+    >>> explorers.load_result(e.id, as_figure=True)                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from typing import Any
+
+from . import cascade, errors, files, models
+from .clock import utcnow
+from .database import current, is_postgres, reads, writes
+from .enums import RunStatus
+from .lifecycle import JobLifecycle, move
+from .notebooks import check_id, check_parameters, check_text, lock_notebook
+from .records import ExplorerRecord, job_state
+
+JSON_RESULT = "result.json"
+BINARY_RESULT = "result.bin"
+
+
+def explorer_record(row: Any) -> ExplorerRecord:
+    return ExplorerRecord(
+        id=row.id,
+        notebook_id=row.notebook_id,
+        name=row.name,
+        exploration_type=row.exploration_type,
+        columns=row.columns,
+        parameters=row.parameters,
+        exploration_path=files.to_absolute(row.exploration_path),
+        position=row.position,
+        created=row.created,
+        last_modified=row.last_modified,
+        **job_state(row),
+    )
+
+
+_jobs = JobLifecycle(models.Explorer, explorer_record)
+
+
+def _get(explorer_id: int) -> Any:
+    row = models.Explorer.get_or_none(models.Explorer.id == explorer_id)
+    if row is None:
+        raise errors.NotFound(f"explorer {explorer_id} does not exist")
+    return row
+
+
+def _lock(explorer_id: int) -> Any:
+    query = models.Explorer.select().where(models.Explorer.id == explorer_id)
+    if is_postgres(current().db):
+        query = query.for_update()
+    row = query.get_or_none()
+    if row is None:
+        raise errors.NotFound(f"explorer {explorer_id} does not exist")
+    return row
+
+
+def _check_columns(columns: object) -> builtins.list[str]:
+    if isinstance(columns, (str, bytes)) or not isinstance(columns, (builtins.list, tuple)):
+        raise errors.ValidationError(f"explorer columns must be a list of column names, got {columns!r}")
+    for column in columns:
+        if not isinstance(column, str):
+            raise errors.ValidationError(f"explorer column names must be strings, got {column!r}")
+    return builtins.list(columns)
+
+
+# -- rows --------------------------------------------------------------------------------------
+
+
+@writes
+def create(
+    notebook_id: int,
+    exploration_type: str,
+    columns: builtins.list[str] | tuple[str, ...],
+    parameters: dict[str, Any] | None = None,
+    name: str | None = None,
+) -> ExplorerRecord:
+    """A NOT_STARTED explorer of notebook ``notebook_id`` at its current step.
+
+    Every column must exist in the notebook's current data (ValidationError naming the
+    missing ones otherwise).
+    """
+    check_id(notebook_id, "notebook")
+    check_text(exploration_type, "exploration type")
+    column_list = _check_columns(columns)
+    params = check_parameters(parameters, f"parameters of explorer {exploration_type!r}")
+    check_text(name, "explorer name", optional=True)
+    notebook = lock_notebook(notebook_id)
+    available = set(files.read_arrow_schema(notebook.file_path).names)  # the footer only
+    missing = [column for column in column_list if column not in available]
+    if missing:
+        raise errors.ValidationError(
+            f"notebook {notebook_id} has no column {', '.join(map(repr, missing))} at step "
+            f"{notebook.current_position} (columns: {', '.join(sorted(available))})"
+        )
+    now = utcnow()
+    row = models.Explorer.create(
+        notebook=notebook_id,
+        name=name,
+        exploration_type=exploration_type,
+        columns=column_list,
+        parameters=params,
+        position=notebook.current_position,
+        status=RunStatus.NOT_STARTED.name,
+        created=now,
+        last_modified=now,
+    )
+    return explorer_record(row)
+
+
+@reads
+def get(explorer_id: int) -> ExplorerRecord:
+    check_id(explorer_id, "explorer")
+    return explorer_record(_get(explorer_id))
+
+
+@reads
+def list(notebook_id: int) -> builtins.list[ExplorerRecord]:
+    """The explorers of notebook ``notebook_id``, by step then creation order."""
+    check_id(notebook_id, "notebook")
+    if models.Notebook.get_or_none(models.Notebook.id == notebook_id) is None:
+        raise errors.NotFound(f"notebook {notebook_id} does not exist")
+    query = (
+        models.Explorer.select()
+        .where(models.Explorer.notebook == notebook_id)
+        .order_by(models.Explorer.position, models.Explorer.id)
+    )
+    return [explorer_record(row) for row in query]
+
+
+@writes
+def delete(explorer_id: int) -> None:
+    """Delete the explorer and its result file (after COMMIT)."""
+    check_id(explorer_id, "explorer")
+    _lock(explorer_id)
+    cascade.delete_rows(models.Explorer, [explorer_id])
+
+
+# -- lifecycle -----------------------------------------------------------------------------------
+
+
+def deliver(explorer_id: int, job_id: str | None = None) -> ExplorerRecord:
+    check_id(explorer_id, "explorer")
+    if job_id is not None and not isinstance(job_id, str):
+        raise errors.ValidationError(f"job id must be a string, got {job_id!r}")
+    return _jobs.deliver(explorer_id, job_id)
+
+
+def start(explorer_id: int) -> ExplorerRecord:
+    check_id(explorer_id, "explorer")
+    return _jobs.start(explorer_id)
+
+
+def finish(explorer_id: int) -> ExplorerRecord:
+    check_id(explorer_id, "explorer")
+    return _jobs.finish(explorer_id)
+
+
+def fail(explorer_id: int, error: str) -> ExplorerRecord:
+    check_id(explorer_id, "explorer")
+    check_text(error, "error message")
+    return _jobs.fail(explorer_id, error)
+
+
+def reset(explorer_id: int) -> ExplorerRecord:
+    """Back to NOT_STARTED, keeping the result (see :func:`clear_result` to drop it too)."""
+    check_id(explorer_id, "explorer")
+    return _jobs.reset(explorer_id)
+
+
+# -- the result ----------------------------------------------------------------------------------
+
+
+def _encode(result: object) -> tuple[str, bytes]:
+    """(file name, content) for a result; ValidationError before anything is written."""
+    if isinstance(result, (bytes, bytearray, memoryview)):
+        return BINARY_RESULT, bytes(result)
+    if result is None:
+        raise errors.ValidationError("an explorer result cannot be None; use clear_result() to drop one")
+    if not isinstance(result, (dict, builtins.list, str, int, float, bool)) and callable(
+        getattr(result, "to_json", None)
+    ):
+        return JSON_RESULT, files.figure_json(result).encode()  # a Plotly figure object
+    try:
+        text = json.dumps(result, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise errors.ValidationError(
+            f"an explorer result must be a Plotly figure, a JSON value or bytes; "
+            f"{type(result).__name__} is none of these: {exc}"
+        ) from exc
+    return JSON_RESULT, text.encode()
+
+
+def save_result(explorer_id: int, result: object) -> ExplorerRecord:
+    """Store the explorer's result, replacing any previous one, atomically.
+
+    ``result`` is a Plotly figure (object or dict), any other JSON value (NaN and
+    infinities kept), or bytes. Saving does not move the lifecycle: the job calls
+    :func:`finish` itself.
+    """
+    check_id(explorer_id, "explorer")
+    file_name, content = _encode(result)
+    return _save(explorer_id, file_name, content)
+
+
+@writes
+def _save(explorer_id: int, file_name: str, content: bytes) -> ExplorerRecord:
+    # The file is written under the row lock, so a concurrent delete of the explorer
+    # either happens first (NotFound, nothing written) or after (and removes the file).
+    row = _lock(explorer_id)
+    path = files.layout("explorers", explorer_id, file_name)
+    if row.exploration_path != path:
+        files.discard_on_rollback(path)  # a new name: if this does not commit, no row owns it
+    files.write_bytes(path, content)
+    if row.exploration_path and row.exploration_path != path:
+        files.delete_after_commit(row.exploration_path)
+    models.Explorer.update(exploration_path=path, last_modified=utcnow()).where(
+        models.Explorer.id == explorer_id
+    ).execute()
+    return explorer_record(_get(explorer_id))
+
+
+@reads
+def load_result(explorer_id: int, *, as_figure: bool = False) -> Any:
+    """The stored result: bytes for a binary result, else the JSON value.
+
+    With ``as_figure=True`` a JSON result is returned as a ``plotly.graph_objects.Figure``.
+    NotFound if the explorer has no result.
+    """
+    check_id(explorer_id, "explorer")
+    row = _get(explorer_id)
+    if not row.exploration_path:
+        raise errors.NotFound(f"explorer {explorer_id} has no result")
+    path = str(row.exploration_path)
+    if path.endswith(BINARY_RESULT):
+        if as_figure:
+            raise errors.ValidationError(f"explorer {explorer_id}'s result is bytes, not a figure")
+        return files.read_bytes(path)
+    return files.read_figure(path) if as_figure else files.read_json(path)
+
+
+@writes
+def clear_result(explorer_id: int) -> ExplorerRecord:
+    """Drop the result and take the explorer back to NOT_STARTED (refused while it runs)."""
+    check_id(explorer_id, "explorer")
+    row = _lock(explorer_id)
+    moved = move(models.Explorer, explorer_id, RunStatus.NOT_STARTED, extra={"exploration_path": None})
+    files.delete_after_commit(row.exploration_path)
+    return explorer_record(moved)
