@@ -1,0 +1,466 @@
+"""Explainers of a trained run: global (the whole model) and local (instances of a dataset).
+
+A global explainer belongs to a run; a local explainer to a run and the dataset whose
+instances it explains (with its fit parameters and scope). Deleting the run, or the
+dataset, deletes the explainers and their files (the database cascades; the files are
+removed after COMMIT).
+
+API shape: the two kinds are created, listed and deleted by their own functions
+(:func:`create_global` / :func:`create_local`, :func:`list_global` / :func:`list_local`,
+:func:`delete_global` / :func:`delete_local`), because creating and listing take
+different arguments. Everything that acts on one existing explainer — :func:`get`, the
+lifecycle (:func:`deliver`, :func:`start`, :func:`finish`, :func:`fail`, :func:`reset`)
+and its files (:func:`save_explanation`, :func:`load_explanation`, :func:`save_plot`,
+:func:`load_plot`) — takes ``kind`` first, ``"global"`` or ``"local"`` (anything else is
+a ValidationError), then the explainer's id:
+
+    >>> from dashai_store import explainers                              # doctest: +SKIP
+    >>> e = explainers.create_global(run.id, "importance", "PermutationFeatureImportance", {})
+    >>> explainers.deliver("global", e.id, job_id="huey-1")              # doctest: +SKIP
+    >>> explainers.start("global", e.id)                                 # doctest: +SKIP
+    >>> explainers.save_explanation("global", e.id, explanation)         # doctest: +SKIP
+    >>> explainers.save_plot("global", e.id, figure)                     # doctest: +SKIP
+    >>> explainers.finish("global", e.id)                                # doctest: +SKIP
+
+Files (DESIGN section 3), named by the explainer's id, never by a user's name::
+
+    explainers/<kind>/<id>/explanation.joblib   sha256 in artifacts["explanation"]
+    explainers/<kind>/<id>/plot.json            Plotly figure JSON, or a JSON list of figures
+
+An explanation is loaded only if the file's sha256 matches the one recorded when the
+store wrote it (unpickling runs code): an altered file is refused with
+:class:`~dashai_store.errors.FileIntegrityError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal, TypeAlias, overload
+
+from . import errors, files, models
+from .cascade import delete_rows
+from .clock import utcnow
+from .database import current, is_postgres, reads, writes
+from .lifecycle import JobLifecycle
+from .records import GlobalExplainerRecord, LocalExplainerRecord, job_state
+
+__all__ = [
+    "ExplainerRecord",
+    "Kind",
+    "create_global",
+    "create_local",
+    "delete_global",
+    "delete_local",
+    "deliver",
+    "fail",
+    "finish",
+    "get",
+    "list_global",
+    "list_local",
+    "load_explanation",
+    "load_plot",
+    "reset",
+    "save_explanation",
+    "save_plot",
+    "start",
+]
+
+Kind: TypeAlias = Literal["global", "local"]
+ExplainerRecord: TypeAlias = GlobalExplainerRecord | LocalExplainerRecord
+ExplainerModel: TypeAlias = type[models.GlobalExplainer] | type[models.LocalExplainer]
+
+EXPLANATION_FILE = "explanation.joblib"
+PLOT_FILE = "plot.json"
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+def _global_record(row: Any) -> GlobalExplainerRecord:
+    return GlobalExplainerRecord(
+        **job_state(row),
+        id=row.id,
+        run_id=row.run_id,
+        name=row.name,
+        explainer_name=row.explainer_name,
+        parameters=row.parameters,
+        explanation_path=files.to_absolute(row.explanation_path),
+        plot_path=files.to_absolute(row.plot_path),
+        created=row.created,
+    )
+
+
+def _local_record(row: Any) -> LocalExplainerRecord:
+    return LocalExplainerRecord(
+        **job_state(row),
+        id=row.id,
+        run_id=row.run_id,
+        dataset_id=row.dataset_id,
+        name=row.name,
+        explainer_name=row.explainer_name,
+        parameters=row.parameters,
+        fit_parameters=row.fit_parameters,
+        scope=row.scope,
+        explanation_path=files.to_absolute(row.explanation_path),
+        plots_path=files.to_absolute(row.plots_path),
+        created=row.created,
+    )
+
+
+def _record(kind: Kind, row: Any) -> ExplainerRecord:
+    return _global_record(row) if kind == "global" else _local_record(row)
+
+
+_global_jobs = JobLifecycle(models.GlobalExplainer, _global_record)
+_local_jobs = JobLifecycle(models.LocalExplainer, _local_record)
+
+
+# -- validation ------------------------------------------------------------------------------
+
+
+def _check_kind(kind: object) -> Kind:
+    if kind == "global" and isinstance(kind, str):
+        return "global"
+    if kind == "local" and isinstance(kind, str):
+        return "local"
+    raise errors.ValidationError(f"explainer kind must be 'global' or 'local', got {kind!r}")
+
+
+def _check_id(what: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.ValidationError(f"{what} id must be an int, got {value!r}")
+    return value
+
+
+def _check_name(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise errors.ValidationError(f"{what} must be a non-empty str, got {value!r}")
+    return value
+
+
+def _check_json(what: str, value: object, *, mapping: bool) -> Any:
+    """``value`` as it will be stored: a dict (``mapping``) or any JSON value but null."""
+    if mapping:
+        if not isinstance(value, Mapping):
+            raise errors.ValidationError(f"{what} must be a dict, got {type(value).__name__} {value!r}")
+        if not all(isinstance(key, str) for key in value):
+            raise errors.ValidationError(f"{what} keys must be str, got {sorted(map(repr, value))}")
+        value = dict(value)
+    elif value is None:
+        raise errors.ValidationError(f"{what} must be a JSON value, not None")
+    try:
+        json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise errors.ValidationError(f"{what} is not JSON-serialisable: {exc}") from None
+    return value
+
+
+def _model(kind: Kind) -> ExplainerModel:
+    return models.GlobalExplainer if kind == "global" else models.LocalExplainer
+
+
+def _noun(kind: Kind, explainer_id: int) -> str:
+    return f"{kind} explainer {explainer_id}"
+
+
+def _load(kind: Kind, explainer_id: int, *, lock: bool = False) -> Any:
+    model = _model(kind)
+    query = model.select().where(model.id == explainer_id)
+    # On PostgreSQL the row is locked so a concurrent delete cannot slip in between the
+    # check and the file write; SQLite's BEGIN IMMEDIATE already serializes writers.
+    if lock and is_postgres(current().db):
+        query = query.for_update()
+    row = query.get_or_none()
+    if row is None:
+        raise errors.NotFound(f"{_noun(kind, explainer_id)} does not exist")
+    return row
+
+
+def _require(model: type[models.BaseModel], noun: str, row_id: int) -> None:
+    if not model.select(model.id).where(model.id == row_id).exists():
+        raise errors.NotFound(f"{noun} {row_id} does not exist")
+
+
+# -- create, get, list, delete -------------------------------------------------------------------
+
+
+@writes
+def create_global(
+    run_id: int, name: str, explainer_name: str, parameters: Mapping[str, Any]
+) -> GlobalExplainerRecord:
+    """A new global explainer of run ``run_id`` (NOT_STARTED); NotFound if the run does not exist."""
+    _check_id("run", run_id)
+    _check_name("explainer name", name)
+    _check_name("explainer_name", explainer_name)
+    params = _check_json(f"parameters of explainer {name!r}", parameters, mapping=True)
+    _require(models.Run, "run", run_id)
+    row = models.GlobalExplainer.create(
+        run=run_id, name=name, explainer_name=explainer_name, parameters=params, created=utcnow()
+    )
+    return _global_record(_load("global", row.id))
+
+
+@writes
+def create_local(
+    run_id: int,
+    dataset_id: int,
+    name: str,
+    explainer_name: str,
+    parameters: Mapping[str, Any],
+    fit_parameters: Mapping[str, Any],
+    scope: Any,
+) -> LocalExplainerRecord:
+    """A new local explainer of run ``run_id`` over dataset ``dataset_id`` (NOT_STARTED).
+
+    ``scope`` says which instances are explained (any JSON value but None, e.g.
+    ``{"instances": [0, 4, 9]}``). NotFound if the run or the dataset does not exist.
+    """
+    _check_id("run", run_id)
+    _check_id("dataset", dataset_id)
+    _check_name("explainer name", name)
+    _check_name("explainer_name", explainer_name)
+    params = _check_json(f"parameters of explainer {name!r}", parameters, mapping=True)
+    fit = _check_json(f"fit_parameters of explainer {name!r}", fit_parameters, mapping=True)
+    scope = _check_json(f"scope of explainer {name!r}", scope, mapping=False)
+    _require(models.Run, "run", run_id)
+    _require(models.Dataset, "dataset", dataset_id)
+    row = models.LocalExplainer.create(
+        run=run_id,
+        dataset=dataset_id,
+        name=name,
+        explainer_name=explainer_name,
+        parameters=params,
+        fit_parameters=fit,
+        scope=scope,
+        created=utcnow(),
+    )
+    return _local_record(_load("local", row.id))
+
+
+@overload
+def get(kind: Literal["global"], explainer_id: int) -> GlobalExplainerRecord: ...
+@overload
+def get(kind: Literal["local"], explainer_id: int) -> LocalExplainerRecord: ...
+def get(kind: Kind, explainer_id: int) -> ExplainerRecord:
+    """Explainer ``explainer_id`` of ``kind``; NotFound if there is none.
+
+    >>> explainers.get("local", 3).scope                                 # doctest: +SKIP
+    """
+    return _get(kind, explainer_id)
+
+
+@reads
+def _get(kind: object, explainer_id: object) -> ExplainerRecord:
+    checked = _check_kind(kind)
+    return _record(checked, _load(checked, _check_id(f"{checked} explainer", explainer_id)))
+
+
+@reads
+def list_global(run_id: int) -> list[GlobalExplainerRecord]:
+    """The global explainers of run ``run_id``, oldest first; NotFound if the run does not exist."""
+    _check_id("run", run_id)
+    _require(models.Run, "run", run_id)
+    model = models.GlobalExplainer
+    query = model.select().where(model.run == run_id).order_by(model.id)
+    return [_global_record(row) for row in query.iterator()]
+
+
+@reads
+def list_local(run_id: int, dataset_id: int | None = None) -> list[LocalExplainerRecord]:
+    """The local explainers of run ``run_id`` (only over ``dataset_id`` if given), oldest first."""
+    _check_id("run", run_id)
+    _require(models.Run, "run", run_id)
+    model = models.LocalExplainer
+    query = model.select().where(model.run == run_id)
+    if dataset_id is not None:
+        _check_id("dataset", dataset_id)
+        _require(models.Dataset, "dataset", dataset_id)
+        query = query.where(model.dataset == dataset_id)
+    return [_local_record(row) for row in query.order_by(model.id).iterator()]
+
+
+def _delete(kind: Kind, explainer_id: object) -> None:
+    checked_id = _check_id(f"{kind} explainer", explainer_id)
+    _load(kind, checked_id, lock=True)
+    delete_rows(_model(kind), [checked_id])
+
+
+@writes
+def delete_global(explainer_id: int) -> None:
+    """Delete global explainer ``explainer_id``; its folder goes once the deletion commits."""
+    _delete("global", explainer_id)
+
+
+@writes
+def delete_local(explainer_id: int) -> None:
+    """Delete local explainer ``explainer_id``; its folder goes once the deletion commits."""
+    _delete("local", explainer_id)
+
+
+# -- lifecycle ------------------------------------------------------------------------------------
+
+
+def _jobs(kind: object, explainer_id: object) -> tuple[JobLifecycle[Any], int]:
+    checked = _check_kind(kind)
+    jobs: JobLifecycle[Any] = _global_jobs if checked == "global" else _local_jobs
+    return jobs, _check_id(f"{checked} explainer", explainer_id)
+
+
+def deliver(kind: Kind, explainer_id: int, job_id: str | None = None) -> ExplainerRecord:
+    """NOT_STARTED -> DELIVERED: handed to the job queue as ``job_id``."""
+    if job_id is not None and not isinstance(job_id, str):
+        raise errors.ValidationError(f"job_id must be a str or None, got {job_id!r}")
+    jobs, checked_id = _jobs(kind, explainer_id)
+    result: ExplainerRecord = jobs.deliver(checked_id, job_id)
+    return result
+
+
+def start(kind: Kind, explainer_id: int) -> ExplainerRecord:
+    """DELIVERED -> STARTED: a worker began computing the explanation."""
+    jobs, checked_id = _jobs(kind, explainer_id)
+    result: ExplainerRecord = jobs.start(checked_id)
+    return result
+
+
+def finish(kind: Kind, explainer_id: int) -> ExplainerRecord:
+    """STARTED -> FINISHED."""
+    jobs, checked_id = _jobs(kind, explainer_id)
+    result: ExplainerRecord = jobs.finish(checked_id)
+    return result
+
+
+def fail(kind: Kind, explainer_id: int, error: str) -> ExplainerRecord:
+    """DELIVERED or STARTED -> ERROR, keeping ``error`` as the reason shown to the user."""
+    if not isinstance(error, str):
+        raise errors.ValidationError(f"error must be a str, got {error!r}")
+    jobs, checked_id = _jobs(kind, explainer_id)
+    result: ExplainerRecord = jobs.fail(checked_id, error)
+    return result
+
+
+def reset(kind: Kind, explainer_id: int) -> ExplainerRecord:
+    """FINISHED or ERROR -> NOT_STARTED (to run it again); its files are kept until overwritten."""
+    jobs, checked_id = _jobs(kind, explainer_id)
+    result: ExplainerRecord = jobs.reset(checked_id)
+    return result
+
+
+# -- files ------------------------------------------------------------------------------------------
+
+
+@writes
+def save_explanation(kind: Kind, explainer_id: int, obj: Any) -> ExplainerRecord:
+    """Store ``obj`` (any joblib-picklable value) as the explainer's explanation.
+
+    Written atomically to ``explainers/<kind>/<id>/explanation.joblib`` (replacing an
+    earlier one); its sha256 goes to ``artifacts["explanation"]``. An object joblib cannot
+    pickle is a ValidationError and leaves the previous explanation in place.
+    """
+    checked = _check_kind(kind)
+    checked_id = _check_id(f"{checked} explainer", explainer_id)
+    row = _load(checked, checked_id, lock=True)
+    relative = files.layout("explainers", checked, checked_id, EXPLANATION_FILE)
+    if not row.explanation_path:
+        # A first explanation has no committed row pointing at it: gone if we roll back.
+        # (A replaced one cannot be restored; its new bytes then fail the old checksum.)
+        files.discard_on_rollback(relative)
+    try:
+        sha256 = files.dump_joblib(relative, obj)
+    except errors.StoreError:
+        raise
+    except Exception as exc:  # pickling fails with whatever the object's __reduce__ raises
+        raise errors.ValidationError(
+            f"the explanation of {_noun(checked, checked_id)} cannot be saved with joblib: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    artifacts = dict(row.artifacts or {})
+    artifacts["explanation"] = {"path": relative, "sha256": sha256}
+    model = _model(checked)
+    model.update(explanation_path=relative, artifacts=artifacts).where(model.id == checked_id).execute()
+    return _record(checked, _load(checked, checked_id))
+
+
+@reads
+def load_explanation(kind: Kind, explainer_id: int) -> Any:
+    """The stored explanation; NotFound if none was saved.
+
+    Refused with FileIntegrityError if the file's sha256 is not the recorded one (it was
+    altered, or written by something other than this store), before anything is unpickled.
+    """
+    checked = _check_kind(kind)
+    checked_id = _check_id(f"{checked} explainer", explainer_id)
+    row = _load(checked, checked_id)
+    if not row.explanation_path:
+        raise errors.NotFound(f"{_noun(checked, checked_id)} has no saved explanation")
+    entry = (row.artifacts or {}).get("explanation") or {}
+    # A checksum recorded for another path does not vouch for this one.
+    sha256 = entry.get("sha256") if entry.get("path") == row.explanation_path else None
+    return files.load_joblib(row.explanation_path, sha256)
+
+
+def _figures_json(kind: Kind, explainer_id: int, figure: Any) -> str:
+    if isinstance(figure, (list, tuple)):
+        if not figure:
+            raise errors.ValidationError(f"the plot list of {_noun(kind, explainer_id)} is empty")
+        return "[" + ",".join(files.figure_json(item) for item in figure) + "]"
+    return files.figure_json(figure)
+
+
+@writes
+def save_plot(kind: Kind, explainer_id: int, figure: Any) -> ExplainerRecord:
+    """Store the explainer's plot: a Plotly figure, its dict or JSON text, or a list of those.
+
+    Local explainers usually draw one figure per explained instance, hence the list form
+    (kept for both kinds). Written to ``explainers/<kind>/<id>/plot.json``; sets
+    ``plot_path`` (global) or ``plots_path`` (local). A value that is not a figure is a
+    ValidationError and writes nothing.
+    """
+    checked = _check_kind(kind)
+    checked_id = _check_id(f"{checked} explainer", explainer_id)
+    text = _figures_json(checked, checked_id, figure)  # validated before anything is written
+    row = _load(checked, checked_id, lock=True)
+    relative = files.layout("explainers", checked, checked_id, PLOT_FILE)
+    if not (row.plot_path if checked == "global" else row.plots_path):
+        files.discard_on_rollback(relative)  # a first plot: no committed row refers to it yet
+    files.write_bytes(relative, text.encode())
+    if checked == "global":
+        models.GlobalExplainer.update(plot_path=relative).where(
+            models.GlobalExplainer.id == checked_id
+        ).execute()
+    else:
+        models.LocalExplainer.update(plots_path=relative).where(
+            models.LocalExplainer.id == checked_id
+        ).execute()
+    return _record(checked, _load(checked, checked_id))
+
+
+@reads
+def load_plot(kind: Kind, explainer_id: int, as_figure: bool = True) -> Any:
+    """The stored plot as saved: one figure, or a list of figures.
+
+    With ``as_figure`` (default) each is a ``plotly.graph_objects.Figure`` (imports plotly);
+    otherwise the decoded JSON (a dict, or a list of dicts), which needs no plotly.
+    NotFound if no plot was saved.
+    """
+    checked = _check_kind(kind)
+    checked_id = _check_id(f"{checked} explainer", explainer_id)
+    row = _load(checked, checked_id)
+    relative = row.plot_path if checked == "global" else row.plots_path
+    if not relative:
+        raise errors.NotFound(f"{_noun(checked, checked_id)} has no saved plot")
+    value = files.read_json(relative)
+    if not as_figure:
+        return value
+    if isinstance(value, list):
+        return [_to_figure(item, relative) for item in value]
+    return _to_figure(value, relative)
+
+
+def _to_figure(value: Any, relative: str) -> Any:
+    import plotly.io as pio
+
+    try:
+        return pio.from_json(json.dumps(value))
+    except Exception as exc:  # plotly validates the whole figure and raises ValueError or others
+        raise errors.FileIntegrityError(f"{files.resolve(relative)} is not a Plotly figure: {exc}") from exc
