@@ -120,23 +120,28 @@ def delete_rows(model: type[models.BaseModel], ids: Iterable[int]) -> int:
     return deleted
 
 
-def _first_column(query: Any) -> Iterator[Any]:
-    for row in query.tuples().iterator():
+def _first_column(query: Any, db: Any = None) -> Iterator[Any]:
+    for row in query.tuples().iterator(db):
         yield row[0]
 
 
-def referenced_paths() -> set[str]:
-    """Every home-relative file path some row refers to (for maintenance.check and gc)."""
+def referenced_paths(db: Any = None) -> set[str]:
+    """Every home-relative file path some row refers to (for maintenance.check and gc).
+
+    ``db`` reads another database than the open store's (maintenance.backup reads its
+    snapshot this way, without rebinding the models other threads are using).
+    """
     paths: set[str] = set()
     for model, columns in FILE_COLUMNS.items():
         for column in columns:
             field = getattr(model, column)
-            paths.update(_first_column(model.select(field).where(field.is_null(False))))
-    paths.update(_first_column(models.Notebook.select(models.Notebook.file_path)))
+            paths.update(_first_column(model.select(field).where(field.is_null(False)), db))
+    paths.update(_first_column(models.Notebook.select(models.Notebook.file_path), db))
     pd = models.ProcessData
-    paths.update(_first_column(pd.select(pd.data).where(pd.data_type.in_(FILE_DATA_TYPES))))
+    paths.update(_first_column(pd.select(pd.data).where(pd.data_type.in_(FILE_DATA_TYPES)), db))
     for model in (models.Run, models.GlobalExplainer, models.LocalExplainer):
-        for artifacts in _first_column(model.select(model.artifacts).where(model.artifacts.is_null(False))):
+        query = model.select(model.artifacts).where(model.artifacts.is_null(False))
+        for artifacts in _first_column(query, db):
             paths.update(_artifact_paths(artifacts))  # tuples() already decoded the JSON
     return paths
 

@@ -240,3 +240,128 @@ def job_state(row: Any) -> dict[str, Any]:
         "start_time": row.start_time,
         "end_time": row.end_time,
     }
+
+
+# -- maintenance (dashai_store.maintenance) ---------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class MissingFile:
+    """A path a row refers to that is not on disk, or that points outside the home.
+
+    ``column`` is the path column, ``artifacts.<name>`` for an artifact entry, or ``data``
+    for a generative payload; ``path`` is absolute; ``reason`` is ``"missing"`` or
+    ``"outside the home"``.
+    """
+
+    table: str
+    row_id: int
+    column: str
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForeignKeyViolation:
+    """A row whose foreign key names a parent row that does not exist."""
+
+    table: str
+    row_id: int | None
+    parent: str
+    column: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckReport:
+    """What :func:`dashai_store.maintenance.check` found; ``ok`` when nothing needs attention.
+
+    ``recent_files`` are unowned files younger than the grace period (a writer may be about
+    to commit the row that owns them): listed, not judged, and not a problem.
+    """
+
+    backend: str
+    home: Path
+    integrity_checked: bool
+    integrity_problems: tuple[str, ...]
+    foreign_key_violations: tuple[ForeignKeyViolation, ...]
+    missing_files: tuple[MissingFile, ...]
+    unowned_files: tuple[Path, ...]
+    stale_temp_files: tuple[Path, ...]
+    pending_deletions: tuple[Path, ...]
+    recent_files: tuple[Path, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.integrity_problems
+            or self.foreign_key_violations
+            or self.missing_files
+            or self.unowned_files
+            or self.stale_temp_files
+            or self.pending_deletions
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class GcReport:
+    """What :func:`dashai_store.maintenance.gc` removed (or, with ``dry_run``, would remove).
+
+    ``kept_referenced``: recorded deletions of a path some row refers to; the record is
+    dropped and the file kept. ``failed`` pairs a path with the OS error that stopped it.
+    """
+
+    dry_run: bool
+    removed_files: tuple[Path, ...]
+    removed_temp_files: tuple[Path, ...]
+    removed_folders: tuple[Path, ...]
+    finished_deletions: tuple[Path, ...]
+    kept_referenced: tuple[Path, ...]
+    failed: tuple[tuple[Path, str], ...]
+    bytes_freed: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupReport:
+    """A finished backup (see :func:`dashai_store.maintenance.backup`).
+
+    ``database`` is the copied SQLite file, or None on PostgreSQL (back that database up
+    with ``pg_dump``; ``note`` says so). ``missing_files`` and ``changed_files`` are
+    home-relative paths the database snapshot refers to that were deleted, or replaced
+    with other content, before they could be copied.
+    """
+
+    path: Path
+    backend: str
+    database: Path | None
+    schema_head: str | None
+    files: int
+    bytes: int
+    missing_files: tuple[str, ...]
+    changed_files: tuple[str, ...]
+    note: str
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing_files or self.changed_files)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InterruptedJobs:
+    """Rows :func:`dashai_store.maintenance.mark_interrupted` moved to ERROR: (table, id)."""
+
+    jobs: tuple[tuple[str, int], ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.jobs)
+
+    def by_table(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for table, _ in self.jobs:
+            counts[table] = counts.get(table, 0) + 1
+        return counts

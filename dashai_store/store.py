@@ -27,6 +27,7 @@ def open_store(
     database: str | None = None,
     migrate: bool = True,
     busy_timeout_s: float = BUSY_TIMEOUT_S,
+    finish_deletions: bool = True,
 ) -> Store:
     """Open the store at ``home`` and bind the facade to it; usable as a context manager.
 
@@ -36,7 +37,8 @@ def open_store(
     ``scripts/migrate.py`` would); with ``migrate=False`` a database that is not up to date
     raises :class:`~dashai_store.errors.SchemaOutdated`. A database made by a newer version
     raises :class:`~dashai_store.errors.SchemaTooNew` either way, having written nothing.
-    File deletions a crash interrupted are finished here.
+    File deletions a crash interrupted are finished here (unless ``finish_deletions=False``:
+    read-only tools such as ``dashai-store check`` report them instead).
 
     >>> from dashai_store import open_store, datasets          # doctest: +SKIP
     >>> with open_store("~/.DashAI") as store:                  # doctest: +SKIP
@@ -71,7 +73,8 @@ def open_store(
                     )
         store = Store(home=home_path, db=db, url=url)
         bind(store)
-        _finish_pending_deletions()
+        if finish_deletions:
+            _finish_pending_deletions()
     except BaseException:
         db.close()
         raise

@@ -1,0 +1,608 @@
+"""The ``dashai-store`` command (also ``python -m dashai_store``).
+
+    dashai-store migrate [--home DIR | --database URL] [--status | --check | --dry-run | --history]
+    dashai-store status  [--home DIR | --database URL] [--json]
+    dashai-store check   [--home DIR | --database URL] [--json] [--grace SECONDS]
+    dashai-store gc      [--home DIR | --database URL] [--json] [--grace SECONDS] [--dry-run]
+    dashai-store backup DEST [--home DIR | --database URL] [--json]
+    dashai-store export-metrics RUN_ID --output FILE [--format csv|arrow] [--json]
+
+Human-readable results go to stdout (``--json``: one JSON document instead), progress of
+long operations to stderr (``--quiet`` silences it), errors to stderr.
+
+Exit codes: 0 success; 1 ``check`` found problems, or an operation failed or was
+incomplete; 2 bad usage; 3 the database was made by a newer dashai_store; 4 no usable store
+(the home is missing or not a folder, ``db.sqlite`` is not a SQLite database, the database
+cannot be reached, or it needs ``dashai-store migrate``); 5 the run given to
+``export-metrics`` does not exist. ``migrate`` keeps the codes of ``scripts/migrate.py``
+(0, 1, 2, 3), plus 4 for a home that is not a folder.
+
+Only argparse is imported up front; each command imports what it needs, so
+``dashai-store --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from .database import Store
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TOO_NEW, EXIT_NO_STORE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5
+SQLITE_HEADER = b"SQLite format 3\x00"
+PROG = "dashai-store"
+
+
+class CommandError(Exception):
+    """Ends a command with a message on stderr and an exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    raise CommandError(message, code)
+
+
+# -- progress on stderr --------------------------------------------------------------------
+
+
+class StderrProgress:
+    """``progress(phase, done, total)`` printing at most one line per phase every 0.5 s."""
+
+    def __init__(self, command: str, quiet: bool) -> None:
+        self.command = command
+        self.quiet = quiet
+        self.last: dict[str, float] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        final = total > 0 and done >= total
+        if not final and now - self.last.get(phase, 0.0) < 0.5:
+            return
+        self.last[phase] = now
+        amount = f"{done}/{total}" if total else f"{done}"
+        if phase in ("files", "database") and total:
+            amount += f" ({100 * done // total}%)"
+        print(f"{self.command}: {phase} {amount}", file=sys.stderr, flush=True)
+
+
+# -- opening the target ----------------------------------------------------------------------
+
+
+def _validate_home(home: str | None, database: str | None, *, must_exist: bool) -> Path:
+    """The resolved home, after refusing what cannot be a store (exit code 4)."""
+    from .database import DB_FILENAME, resolve_home
+
+    path = resolve_home(home)
+    if path.exists() and not path.is_dir():
+        _fail(f"store home {path} is not a folder", EXIT_NO_STORE)
+    if database:  # the database is the store; the home (its files) may not exist yet
+        return path
+    if must_exist and not path.is_dir():
+        _fail(f"no store at {path}: the folder does not exist", EXIT_NO_STORE)
+    db_file = path / DB_FILENAME
+    if must_exist and not db_file.exists():
+        _fail(
+            f"no store at {path}: {db_file} does not exist (run `{PROG} migrate` to create one)",
+            EXIT_NO_STORE,
+        )
+    if db_file.exists():
+        if not db_file.is_file():
+            _fail(f"{db_file} is not a file", EXIT_NO_STORE)
+        try:
+            with db_file.open("rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            _fail(f"cannot read {db_file}: {exc}", EXIT_NO_STORE)
+        if header and header != SQLITE_HEADER:
+            _fail(f"{db_file} is not a SQLite database", EXIT_NO_STORE)
+    return path
+
+
+def _open(args: argparse.Namespace, *, finish_deletions: bool = True) -> Store:
+    from . import errors
+    from .store import open_store
+
+    home = _validate_home(args.home, args.database, must_exist=True)
+    try:
+        return open_store(home, database=args.database, migrate=False, finish_deletions=finish_deletions)
+    except errors.SchemaTooNew as exc:
+        _fail(str(exc), EXIT_TOO_NEW)
+    except errors.SchemaOutdated as exc:
+        _fail(f"{exc} (`{PROG} migrate`)", EXIT_NO_STORE)
+    except errors.StoreError as exc:
+        _fail(f"cannot open the store at {home}: {exc}", EXIT_NO_STORE)
+
+
+def _emit(args: argparse.Namespace, document: dict[str, Any], lines: Sequence[str]) -> None:
+    if args.json:
+        print(json.dumps(document, indent=2, default=str))
+    else:
+        for line in lines:
+            print(line)
+
+
+def _rel(home: Path, path: Path) -> str:
+    try:
+        return path.relative_to(home).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_migrate(argv: Sequence[str]) -> int:
+    from . import migrator
+
+    parser = migrator.build_parser(prog=f"{PROG} migrate")
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    _validate_home(args.home, args.database, must_exist=False)
+
+    def out(line: str) -> None:
+        # Per-step lines are progress (stderr); the outcome goes to stdout.
+        progress = line.startswith(("applied ", "backup: "))
+        print(line, file=sys.stderr if progress else sys.stdout, flush=True)
+
+    return migrator.run(args, out=out)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from . import errors
+    from .migrator import Migrator, open_target
+    from .models import ALL_MODELS
+
+    home = _validate_home(args.home, args.database, must_exist=True)
+    home_path, db = open_target(str(home), args.database)
+    try:
+        migrator = Migrator(home_path, db)
+        try:
+            status = migrator.status()
+            counts, size = _counts_and_size(migrator, [m._meta.table_name for m in ALL_MODELS], status.tables)
+        except errors.StoreError as exc:
+            _fail(str(exc), EXIT_NO_STORE)
+        except Exception as exc:  # a driver error reaching the server
+            _fail(f"cannot read {migrator.describe_target()}: {exc}", EXIT_NO_STORE)
+    finally:
+        db.close()
+    file_count, file_bytes = _file_usage(home_path)
+    document = {
+        "home": str(home_path),
+        "backend": "postgresql" if args.database else "sqlite",
+        "database": status.database,
+        "schema": {
+            "head": status.head,
+            "pending": [step.id for step in status.pending],
+            "unknown": [step.id for step in status.unknown],
+            "up_to_date": status.up_to_date,
+        },
+        "tables": counts,
+        "database_bytes": size,
+        "files": {"count": file_count, "bytes": file_bytes},
+    }
+    lines = [
+        f"home:           {home_path}",
+        f"database:       {status.database} ({_human(size)})",
+        f"schema version: {status.head or '(none)'}"
+        + (f", {len(status.pending)} step(s) pending" if status.pending else ", up to date"),
+        f"files:          {file_count} ({_human(file_bytes)})",
+        "rows:",
+        *(f"  {table:<26} {count:>10}" for table, count in counts.items()),
+    ]
+    _emit(args, document, lines)
+    if status.unknown:
+        return EXIT_TOO_NEW
+    return EXIT_OK
+
+
+def _counts_and_size(migrator: Any, tables: list[str], present: Sequence[str]) -> tuple[dict[str, int], int]:
+    """Rows per table and the database's size, read without writing anything."""
+    import sqlite3
+    from contextlib import closing
+    from urllib.parse import quote
+
+    wanted = [t for t in tables if t in present]
+    if migrator.postgres:
+        db = migrator.db
+        counts = {t: int(db.execute_sql(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in wanted}
+        row = db.execute_sql(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+        ).fetchone()
+        return counts, int(row[0])
+    path = migrator.sqlite_path
+    with closing(sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)) as conn:
+        counts = {t: int(conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in wanted}
+    size = sum(
+        p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists() and p.is_file()
+    )
+    return counts, size
+
+
+def _file_usage(home: Path) -> tuple[int, int]:
+    from .maintenance import MANAGED_ROOTS
+
+    count = size = 0
+    for root in MANAGED_ROOTS:
+        for folder, _dirs, names in os.walk(home / root):
+            for name in names:
+                try:
+                    size += (Path(folder) / name).lstat().st_size
+                except OSError:
+                    continue
+                count += 1
+    return count, size
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from . import maintenance
+
+    with _open(args, finish_deletions=False) as store:
+        report = maintenance.check(grace_s=args.grace, progress=StderrProgress("check", args.quiet))
+    home = store.home
+    document = {
+        "ok": report.ok,
+        "home": str(home),
+        "backend": report.backend,
+        "integrity_checked": report.integrity_checked,
+        "integrity_problems": list(report.integrity_problems),
+        "foreign_key_violations": [
+            {"table": v.table, "row_id": v.row_id, "parent": v.parent, "column": v.column}
+            for v in report.foreign_key_violations
+        ],
+        "missing_files": [
+            {
+                "table": m.table,
+                "row_id": m.row_id,
+                "column": m.column,
+                "path": _rel(home, m.path),
+                "reason": m.reason,
+            }
+            for m in report.missing_files
+        ],
+        "unowned_files": [_rel(home, p) for p in report.unowned_files],
+        "stale_temp_files": [_rel(home, p) for p in report.stale_temp_files],
+        "pending_deletions": [_rel(home, p) for p in report.pending_deletions],
+        "recent_files": [_rel(home, p) for p in report.recent_files],
+        "notes": list(report.notes),
+    }
+    lines = [f"store {home} ({report.backend})"]
+    if report.integrity_checked:
+        lines.append("integrity: " + ("ok" if not report.integrity_problems else "PROBLEMS"))
+        lines.extend(f"  {p}" for p in report.integrity_problems)
+    lines.append(f"foreign keys: {len(report.foreign_key_violations) or 'ok'}")
+    lines.extend(
+        f"  {v.table} row {v.row_id} -> missing {v.parent} ({v.column or '?'})"
+        for v in report.foreign_key_violations
+    )
+    lines.append(f"rows with missing files: {len(report.missing_files)}")
+    lines.extend(
+        f"  {m.table} {m.row_id} {m.column}: {_rel(home, m.path)} ({m.reason})" for m in report.missing_files
+    )
+    for title, paths in (
+        ("files no row owns", report.unowned_files),
+        ("stale temporary files", report.stale_temp_files),
+        ("pending file deletions", report.pending_deletions),
+    ):
+        lines.append(f"{title}: {len(paths)}")
+        lines.extend(f"  {_rel(home, p)}" for p in paths)
+    if report.recent_files:
+        lines.append(f"not judged (younger than {args.grace:g} s): {len(report.recent_files)}")
+    lines.extend(f"note: {n}" for n in report.notes)
+    lines.append(
+        "ok" if report.ok else f"problems found: run `{PROG} gc` to remove unowned and pending files"
+    )
+    _emit(args, document, lines)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    from . import maintenance
+
+    with _open(args, finish_deletions=False) as store:
+        report = maintenance.gc(
+            grace_s=args.grace, dry_run=args.dry_run, progress=StderrProgress("gc", args.quiet)
+        )
+    home = store.home
+    verb = "would remove" if report.dry_run else "removed"
+    document = {
+        "ok": report.ok,
+        "dry_run": report.dry_run,
+        "removed_files": [_rel(home, p) for p in report.removed_files],
+        "removed_temp_files": [_rel(home, p) for p in report.removed_temp_files],
+        "removed_folders": [_rel(home, p) for p in report.removed_folders],
+        "finished_deletions": [_rel(home, p) for p in report.finished_deletions],
+        "kept_referenced": [_rel(home, p) for p in report.kept_referenced],
+        "failed": [{"path": _rel(home, p), "error": e} for p, e in report.failed],
+        "bytes_freed": report.bytes_freed,
+    }
+    lines = [
+        *(f"{verb} {_rel(home, p)}" for p in (*report.removed_files, *report.removed_temp_files)),
+        *(f"finished deletion of {_rel(home, p)}" for p in report.finished_deletions),
+        *(f"kept {_rel(home, p)} (a row refers to it)" for p in report.kept_referenced),
+        *(f"FAILED {_rel(home, p)}: {e}" for p, e in report.failed),
+        f"{verb} {len(report.removed_files)} unowned file(s), {len(report.removed_temp_files)} temporary "
+        f"file(s), {len(report.removed_folders)} empty folder(s); finished {len(report.finished_deletions)} "
+        f"deletion(s); {_human(report.bytes_freed)} freed",
+    ]
+    _emit(args, document, lines)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from . import errors, maintenance
+
+    with _open(args):
+        try:
+            report = maintenance.backup(args.dest, progress=StderrProgress("backup", args.quiet))
+        except errors.ValidationError as exc:
+            _fail(str(exc), EXIT_USAGE)
+    document = {
+        "ok": report.ok,
+        "path": str(report.path),
+        "backend": report.backend,
+        "database": str(report.database) if report.database else None,
+        "schema_head": report.schema_head,
+        "files": report.files,
+        "bytes": report.bytes,
+        "missing_files": list(report.missing_files),
+        "changed_files": list(report.changed_files),
+        "note": report.note,
+    }
+    lines = [
+        f"backup: {report.path}",
+        f"database: {report.database or 'not included'}; schema {report.schema_head}",
+        f"files: {report.files} ({_human(report.bytes)})",
+        *(f"missing (deleted before it could be copied): {p}" for p in report.missing_files),
+        *(f"changed (replaced before it could be copied): {p}" for p in report.changed_files),
+        f"note: {report.note}",
+    ]
+    _emit(args, document, lines)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_export_metrics(args: argparse.Namespace) -> int:
+    from . import errors
+
+    if args.output == "-" and args.format != "csv":
+        _fail("--output - (stdout) is only possible with --format csv", EXIT_USAGE)
+    if args.output == "-" and args.json:
+        _fail("--json needs --output FILE (stdout holds the CSV)", EXIT_USAGE)
+    with _open(args, finish_deletions=False):
+        try:
+            table = _history_table(args.run_id)
+        except errors.NotFound as exc:
+            _fail(str(exc), EXIT_NOT_FOUND)
+        except errors.StoreError as exc:
+            _fail(str(exc), EXIT_FAILED)
+    written = _write_table(table, args.format, args.output)
+    document = {"run_id": args.run_id, "rows": table.num_rows, "format": args.format, "output": written}
+    if args.output != "-":
+        _emit(args, document, [f"wrote {table.num_rows} metric row(s) of run {args.run_id} to {written}"])
+    return EXIT_OK
+
+
+def _history_table(run_id: int) -> Any:
+    """The run's metric history as a pyarrow.Table (``metrics.history_table`` when present)."""
+    import importlib.util
+
+    if importlib.util.find_spec("dashai_store.metrics") is not None:
+        from . import metrics
+
+        return metrics.history_table(run_id)
+    return _history_table_sql(run_id)  # pragma: no cover - only before metrics.py exists
+
+
+def _history_table_sql(run_id: int) -> Any:
+    import pyarrow as pa
+
+    from . import errors
+    from .database import current
+    from .models import Metric, Run
+
+    db = current().db
+    if Run.get_or_none(Run.id == run_id) is None:
+        raise errors.NotFound(f"run {run_id} does not exist")
+    rows = db.execute_sql(
+        "SELECT id, name, split, level, step, value, timestamp FROM metric "
+        f"WHERE run_id = {db.param} ORDER BY name, split, level, step",
+        (run_id,),
+    ).fetchall()
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in range(7)]
+    value = Metric.value
+    return pa.table(
+        {
+            "id": pa.array(columns[0], pa.int64()),
+            "name": pa.array(columns[1], pa.string()),
+            "split": pa.array(columns[2], pa.string()),
+            "level": pa.array(columns[3], pa.string()),
+            "step": pa.array(columns[4], pa.int64()),
+            "value": pa.array([value.python_value(v) for v in columns[5]], pa.float64()),
+            "timestamp": pa.array([str(t) for t in columns[6]], pa.string()).cast(pa.timestamp("us")),
+        }
+    )
+
+
+def _write_table(table: Any, fmt: str, output: str) -> str:
+    """Write ``table`` to ``output`` atomically (a temporary name, then a rename)."""
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if output == "-":
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(table, sink)
+        sys.stdout.buffer.write(sink.getvalue().to_pybytes())
+        sys.stdout.flush()
+        return "-"
+    target = Path(output).expanduser().resolve()
+    if target.is_dir():
+        _fail(f"--output {target} is a folder", EXIT_USAGE)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        _fail(f"cannot write {target}: {exc}", EXIT_FAILED)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if fmt == "csv":
+                pacsv.write_csv(table, handle)
+            else:
+                with pa.ipc.new_file(handle, table.schema) as writer:
+                    writer.write_table(table)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return str(target)
+
+
+# -- the parser -----------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser, *, json_flag: bool = True, quiet: bool = True) -> None:
+    parser.add_argument("--home", help="store home folder (default: $DASHAI_HOME or ~/.DashAI)")
+    parser.add_argument("--database", metavar="URL", help="a postgresql:// URL instead of <home>/db.sqlite")
+    if json_flag:
+        parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    if quiet:
+        parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+
+
+def _grace(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="leave unowned and temporary files younger than this alone (default %(default)g); "
+        "a writer may be about to commit the row that owns them",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Maintain a DashAI store: its database and the files beside it.",
+        epilog="Exit codes: 0 ok; 1 problems found or the operation failed; 2 bad usage; "
+        "3 database newer than this code; 4 no usable store at the home; 5 unknown run. "
+        f"`{PROG} COMMAND --help` describes each command.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser(
+        "migrate",
+        help="bring the database to the current schema (as scripts/migrate.py)",
+        add_help=False,
+    )
+    status = sub.add_parser(
+        "status",
+        help="schema version, rows per table, sizes",
+        description="Show the schema version, rows per table, the database and file sizes. Writes nothing.",
+    )
+    _common(status, quiet=False)
+    check = sub.add_parser(
+        "check",
+        help="integrity and foreign-key checks, missing and unowned files",
+        description="Check the database and the files; writes nothing. Exit code 1 when there are problems.",
+    )
+    _common(check)
+    _grace(check)
+    gc = sub.add_parser(
+        "gc",
+        help="remove files no row owns, finish pending deletions",
+        description="Remove unowned and stale temporary files and finish recorded deletions. "
+        "Never removes a file a row refers to.",
+    )
+    _common(gc)
+    _grace(gc)
+    gc.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    backup = sub.add_parser(
+        "backup",
+        help="copy the store to DEST while it stays in use",
+        description="Copy the database (SQLite: a consistent online snapshot) and the files its rows "
+        "refer to into DEST, a new or empty folder; `--home DEST` opens the copy. On PostgreSQL "
+        "only the files are copied: back the database up with pg_dump.",
+    )
+    backup.add_argument("dest", metavar="DEST", help="a new or empty folder")
+    _common(backup)
+    export = sub.add_parser(
+        "export-metrics",
+        help="write a run's metric history as CSV or Arrow",
+        description="Write every metric point of RUN_ID (id, name, split, level, step, value, timestamp) "
+        "to a CSV or Arrow IPC file. Exit code 5 when the run does not exist.",
+    )
+    export.add_argument("run_id", metavar="RUN_ID", type=int, help="the run's id")
+    export.add_argument("--format", choices=("csv", "arrow"), default="csv", help="default: %(default)s")
+    export.add_argument(
+        "--output", "-o", required=True, metavar="FILE", help="the file to write ('-': stdout, CSV)"
+    )
+    _common(export, quiet=False)
+    return parser
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "status": cmd_status,
+    "check": cmd_check,
+    "gc": cmd_gc,
+    "backup": cmd_backup,
+    "export-metrics": cmd_export_metrics,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``dashai-store``; returns the exit code (the console script exits with it)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if arguments and arguments[0] == "migrate":
+            return cmd_migrate(arguments[1:])
+        parser = build_parser()
+        try:
+            args = parser.parse_args(arguments)
+        except SystemExit as exc:  # argparse: 0 after --help, 2 on bad usage
+            return int(exc.code or 0)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        return COMMANDS[args.command](args)
+    except CommandError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from . import errors
+
+        if isinstance(exc, errors.StoreError):
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
