@@ -368,7 +368,9 @@ class Migrator:
             started = time.perf_counter()
             with db.atomic():
                 db.execute_sql(self._version_table_sql())
+                sequences = self._sqlite_sequences()
                 step.module.upgrade(schema_migrator, db)
+                self._keep_sqlite_sequences(sequences)
                 if not self.postgres:
                     violations = db.execute_sql("PRAGMA foreign_key_check").fetchall()
                     if violations:
@@ -396,6 +398,34 @@ class Migrator:
             if isinstance(db, peewee.SqliteDatabase):
                 db.pragma("foreign_keys", 1)
         return StepResult(step.id, duration_ms)
+
+    def _sqlite_sequences(self) -> dict[str, int]:
+        """SQLite's AUTOINCREMENT high-water marks (empty on PostgreSQL)."""
+        if self.postgres:
+            return {}
+        db = self.db
+        if not db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+            return {}
+        return {str(name): int(seq) for name, seq in db.execute_sql("SELECT name, seq FROM sqlite_sequence")}
+
+    def _keep_sqlite_sequences(self, before: dict[str, int]) -> None:
+        """Put back high-water marks a step lowered.
+
+        A table rebuild (copy, DROP, rename) resets the table's sqlite_sequence row to the
+        highest id still present, so the id of a row deleted earlier would be handed out
+        again and a new row would meet the old row's files.
+        """
+        db = self.db
+        for name, seq in before.items():
+            if not db.execute_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone():
+                continue  # the step dropped the table for good
+            row = db.execute_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, seq))
+            elif int(row[0]) < seq:
+                db.execute_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (seq, name))
 
     def drift(self) -> list[str]:
         from .schema import drift

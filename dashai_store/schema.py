@@ -61,8 +61,72 @@ def _check_clauses(table_sql: str) -> set[str]:
     return found
 
 
+def _depth_zero(text: str) -> str:
+    """``text`` without anything inside parentheses or quotes (those are other clauses)."""
+    kept, depth, quote = [], 0, ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"`":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif depth == 0:
+            kept.append(char)
+    return "".join(kept)
+
+
+def _column_collations(table_sql: str) -> dict[str, str]:
+    """Column -> explicit collation (other than the default BINARY) of a CREATE TABLE.
+
+    PRAGMA table_xinfo does not report it, yet ``COLLATE NOCASE`` changes what a UNIQUE
+    column accepts.
+    """
+    body = table_sql[table_sql.find("(") + 1 : table_sql.rfind(")")]
+    found: dict[str, str] = {}
+    parts, depth, quote, start = [], 0, "", 0
+    for pos, char in enumerate(body):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"`":
+            quote = char
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "," and depth == 0:
+            parts.append(body[start:pos])
+            start = pos + 1
+    parts.append(body[start:])
+    for part in parts:
+        words = part.split()
+        if not words or words[0].upper() in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
+            continue
+        match = re.search(r"\bCOLLATE\s+(\w+)", _depth_zero(part.split(None, 1)[-1]), flags=re.IGNORECASE)
+        if match and match.group(1).upper() != "BINARY":
+            found[words[0].strip('"`[]')] = match.group(1).upper()
+    return found
+
+
+def _sqlite_index_keys(db: peewee.Database, iname: str) -> str:
+    """The key columns of an index with their order and collation (expressions as <expr>)."""
+    keys = []
+    for _seqno, cid, cname, desc, coll, key in db.execute_sql(f'PRAGMA index_xinfo("{iname}")').fetchall():
+        if not key:
+            continue
+        item = "<expr>" if cid == -2 else str(cname)
+        item += " DESC" if desc else ""
+        item += f" COLLATE {coll.upper()}" if coll and coll.upper() != "BINARY" else ""
+        keys.append(item)
+    return ",".join(keys)
+
+
 def _describe_sqlite(db: peewee.Database) -> Schema:
     schema = Schema()
+    index_sql = {
+        str(r[0]): str(r[1] or "")
+        for r in db.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'").fetchall()
+    }
     rows = db.execute_sql(
         "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('table', 'trigger') ORDER BY name"
     ).fetchall()
@@ -74,15 +138,22 @@ def _describe_sqlite(db: peewee.Database) -> Schema:
             continue
         table = TableSchema(checks=_check_clauses(sql or ""))
         table.autoincrement = "AUTOINCREMENT" in (sql or "").upper()
+        collations = _column_collations(sql or "")
         for col in db.execute_sql(f'PRAGMA table_xinfo("{name}")').fetchall():
             _cid, cname, ctype, notnull, default, pk, _hidden = col
-            table.columns[cname] = (str(ctype).upper(), bool(notnull), default, bool(pk))
+            ctype = str(ctype).upper() + (f" COLLATE {collations[cname]}" if cname in collations else "")
+            table.columns[cname] = (ctype, bool(notnull), default, bool(pk))
         for idx in db.execute_sql(f'PRAGMA index_list("{name}")').fetchall():
             _seq, iname, unique, origin, partial = idx
-            cols = tuple(str(r[2]) for r in db.execute_sql(f'PRAGMA index_info("{iname}")').fetchall())
+            keys = _sqlite_index_keys(db, iname)
             # Automatic indexes (UNIQUE/PRIMARY KEY constraints) get positional names.
             label = iname if origin == "c" else f"<{origin}>"
-            table.indexes.add((label, "unique" if unique else "plain", ",".join(cols), str(partial)))
+            # A partial index's WHERE and an expression's text live only in its SQL.
+            text = index_sql.get(iname, "")
+            shape = str(partial)
+            if (partial or "<expr>" in keys) and " ON " in text.upper():
+                shape = _norm(text[text.upper().index(" ON ") :])
+            table.indexes.add((label, "unique" if unique else "plain", keys, shape))
         for fk in db.execute_sql(f'PRAGMA foreign_key_list("{name}")').fetchall():
             _id, _seq, ref_table, from_col, to_col, on_update, on_delete, _match = fk
             table.foreign_keys.add((from_col, ref_table, str(to_col), on_update, on_delete))
@@ -118,13 +189,14 @@ def _describe_postgres(db: peewee.Database, schema_name: str) -> Schema:
         if name in IGNORED_TABLES:
             continue
         table = TableSchema()
-        for cname, dtype, nullable, default in db.execute_sql(
-            "SELECT column_name, data_type, is_nullable, column_default "
+        for cname, dtype, nullable, default, collation in db.execute_sql(
+            "SELECT column_name, data_type, is_nullable, column_default, collation_name "
             "FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
             (schema_name, name),
         ).fetchall():
             pk = cname in pks.get(name, set())
-            table.columns[cname] = (dtype.upper(), nullable == "NO", strip(default), pk)
+            ctype = dtype.upper() + (f" COLLATE {collation}" if collation else "")
+            table.columns[cname] = (ctype, nullable == "NO", strip(default), pk)
         for iname, idef in db.execute_sql(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s",
             (schema_name, name),
@@ -145,13 +217,15 @@ def _describe_postgres(db: peewee.Database, schema_name: str) -> Schema:
             else:
                 table.indexes.add((f"constraint {cname}", ctype, text))
         schema.tables[name] = table
-    for tname, tdef in db.execute_sql(
-        "SELECT t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+    for tname, tdef, enabled in db.execute_sql(
+        "SELECT t.tgname, pg_get_triggerdef(t.oid), t.tgenabled FROM pg_trigger t "
         "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND NOT t.tgisinternal",
         (schema_name,),
     ).fetchall():
-        schema.triggers[tname] = _norm(strip(tdef))
+        # A disabled trigger keeps its definition but enforces nothing ('O' = enabled).
+        state = "" if enabled == "O" else f" [tgenabled={enabled}]"
+        schema.triggers[tname] = _norm(strip(tdef)) + state
     for fname, fsrc in db.execute_sql(
         "SELECT p.proname, p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
         "WHERE n.nspname = %s",

@@ -1,0 +1,15 @@
+"""Step 2 (test only): no schema change, but slow, so two migrating processes overlap."""
+
+from __future__ import annotations
+
+import time
+
+from peewee import Database
+from playhouse.migrate import SchemaMigrator
+
+ID = "0002_slow"
+SECONDS = 1.0
+
+
+def upgrade(migrator: SchemaMigrator, db: Database) -> None:
+    time.sleep(SECONDS)
