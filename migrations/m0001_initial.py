@@ -326,6 +326,9 @@ POSTGRES_TRIGGERS = (
     "END $$",
     "CREATE TRIGGER parameter_history_append_only BEFORE UPDATE OR DELETE ON parameter_history "
     "FOR EACH ROW EXECUTE FUNCTION parameter_history_append_only()",
+    # Row triggers do not fire on TRUNCATE, which would wipe the trail in one statement.
+    "CREATE TRIGGER parameter_history_no_truncate BEFORE TRUNCATE ON parameter_history "
+    "FOR EACH STATEMENT EXECUTE FUNCTION parameter_history_append_only()",
 )
 
 

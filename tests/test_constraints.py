@@ -203,6 +203,17 @@ def test_parameter_history_cannot_be_emptied_or_changed_through_the_models(store
     assert _history(store) == before
 
 
+def test_parameter_history_cannot_be_truncated_on_postgres(store: Store) -> None:
+    # Row-level triggers do not fire on TRUNCATE; a statement-level one must refuse it.
+    if store.backend != "postgresql":
+        pytest.skip("TRUNCATE exists only on PostgreSQL")
+    seed()
+    before = _history(store)
+    with pytest.raises(errors.IntegrityError, match="append-only"):
+        run_in_transaction(lambda: raw(store, "TRUNCATE parameter_history CASCADE"))
+    assert _history(store) == before
+
+
 def test_deleting_the_session_cascades_its_parameter_history(store: Store) -> None:
     s = seed()
     assert delete_through_store(models.GenerativeSession, s.generative_session) == 1
