@@ -1,0 +1,229 @@
+"""Metric logging and reading against raw ``sqlite3`` doing the same work, in one run.
+
+Every figure opens a fresh SQLite store in ``workdir`` and a raw ``sqlite3`` connection to
+the same database file with the store's settings (WAL, ``synchronous=NORMAL``,
+``foreign_keys=ON``), so both sides write to the same table, the same indexes and the
+same disk. Each repeat logs to new runs (one for the store, one for the baseline), the two
+sides alternate which goes first. Rates are medians over the repeats; ``ratio`` is the
+median of the per-repeat ratios (the two sides of a repeat run back to back).
+
+* ``metrics.log_many`` — one ``metrics.log_many(run, points)`` call with N points given
+  as (name, split, level, step, value) tuples, against ``executemany`` of the same rows,
+  already built as parameter tuples, inside one ``BEGIN IMMEDIATE ... COMMIT``.
+* ``metrics.log`` — N ``metrics.log(...)`` calls (one point, one transaction each)
+  against a raw ``BEGIN IMMEDIATE; INSERT; COMMIT`` per point.
+* ``metrics.history_table`` — ``metrics.history_table(run)`` (a ``pyarrow.Table``) against
+  ``cursor.execute(same SQL).fetchall()`` of the same rows (a list of tuples).
+
+``ratio`` is our speed over the baseline's (higher is better, 1.0 = as fast). With
+``DASHAI_BENCH_QUICK=1`` (``run.py --quick``) the sizes are smaller.
+
+Run standalone: ``python benchmarks/bench_metrics.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+NAMES = ("loss", "accuracy", "f1", "precision")
+SPLITS = ("TRAIN", "VALIDATION")
+
+
+def _quick() -> bool:
+    return os.environ.get("DASHAI_BENCH_QUICK") == "1"
+
+
+def _points(count: int) -> list[tuple[str, str, str, int, float]]:
+    """``count`` points over a few names and splits, as a training loop would log them."""
+    per_series = max(1, count // (len(NAMES) * len(SPLITS)))
+    return [
+        (name, split, "STEP", step, 1.0 / (step + 1))
+        for step in range(per_series)
+        for name in NAMES
+        for split in SPLITS
+    ][:count]
+
+
+@contextmanager
+def _store(workdir: Path, label: str) -> Iterator[tuple[Any, sqlite3.Connection]]:
+    """A fresh store and a raw connection to its database file, configured the same way."""
+    from dashai_store import open_store
+
+    home = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=workdir))
+    store = open_store(home)
+    raw = sqlite3.connect(home / "db.sqlite", isolation_level=None)
+    for pragma in ("journal_mode=wal", "synchronous=normal", "foreign_keys=on", "busy_timeout=5000"):
+        raw.execute(f"PRAGMA {pragma}")
+    try:
+        yield store, raw
+    finally:
+        raw.close()
+        store.close()
+
+
+_SESSION: dict[int, int] = {}
+
+
+def _new_run(store: Any) -> int:
+    from dashai_store import models, runs
+    from dashai_store.clock import utcnow
+
+    session = _SESSION.get(id(store))
+    if session is None:
+        now = utcnow()
+        dataset = models.Dataset.create(name=f"bench-{id(store)}", created=now, last_modified=now)
+        session = models.ModelSession.create(
+            dataset=dataset,
+            name=f"bench-{id(store)}",
+            task_name="TabularClassificationTask",
+            input_columns=["x"],
+            output_columns=["y"],
+            splits={"train": 1.0},
+            created=now,
+            last_modified=now,
+        ).id
+        _SESSION[id(store)] = session
+    return runs.create(session, "bench", "Model", {}).id
+
+
+_RAW_INSERT = (
+    'INSERT INTO metric (run_id, name, value, split, level, step, "timestamp") VALUES (?, ?, ?, ?, ?, ?, ?)'
+)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def _figure(amount: int, ours_s: list[float], base_s: list[float], unit: str) -> dict[str, Any]:
+    """Rates from the median times; the ratio is the median of the per-repeat ratios.
+
+    The two sides of one repeat run back to back, so they share the machine's state of the
+    moment (other processes, caches); the ratio of each such pair is steadier on a busy
+    machine than the ratio of two medians taken over different moments.
+    """
+    ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
+    return {
+        "value": amount / statistics.median(ours_s),
+        "baseline": amount / statistics.median(base_s),
+        "ratio": statistics.median(ratios),
+        "unit": unit,
+    }
+
+
+def bench_log_many(workdir: Path) -> dict[str, Any]:
+    from dashai_store import metrics
+    from dashai_store.clock import utcnow
+
+    count, repeats = (20_000, 3) if _quick() else (200_000, 7)
+    points = _points(count)
+    ours_s: list[float] = []
+    base_s: list[float] = []
+    with _store(workdir, "log-many") as (store, raw):
+        for repeat in range(repeats):
+            ours_run, base_run = _new_run(store), _new_run(store)
+            stamp = utcnow().isoformat(" ")
+            rows = [(base_run, n, v, s, lv, st, stamp) for n, s, lv, st, v in points]
+
+            def ours(run_id: int = ours_run) -> None:
+                metrics.log_many(run_id, points)
+
+            def base(rows: list[tuple[Any, ...]] = rows) -> None:
+                raw.execute("BEGIN IMMEDIATE")
+                raw.executemany(_RAW_INSERT, rows)
+                raw.execute("COMMIT")
+
+            order = [(ours, ours_s), (base, base_s)]
+            for fn, samples in order if repeat % 2 == 0 else reversed(order):
+                samples.append(_timed(fn)[0])
+    return _figure(count, ours_s, base_s, "rows/s")
+
+
+def bench_log(workdir: Path) -> dict[str, Any]:
+    from dashai_store import metrics
+    from dashai_store.clock import utcnow
+
+    count, repeats = (300, 3) if _quick() else (2_000, 7)
+    ours_s: list[float] = []
+    base_s: list[float] = []
+    with _store(workdir, "log") as (store, raw):
+        for repeat in range(repeats):
+            ours_run, base_run = _new_run(store), _new_run(store)
+
+            def ours(run_id: int = ours_run) -> None:
+                log = metrics.log
+                for step in range(count):
+                    log(run_id, "loss", 1.0 / (step + 1), split="TRAIN", level="STEP", step=step)
+
+            def base(run_id: int = base_run) -> None:
+                execute = raw.execute
+                for step in range(count):
+                    row = (run_id, "loss", 1.0 / (step + 1), "TRAIN", "STEP", step, utcnow().isoformat(" "))
+                    execute("BEGIN IMMEDIATE")
+                    execute(_RAW_INSERT, row)
+                    execute("COMMIT")
+
+            order = [(ours, ours_s), (base, base_s)]
+            for fn, samples in order if repeat % 2 == 0 else reversed(order):
+                samples.append(_timed(fn)[0])
+    return _figure(count, ours_s, base_s, "points/s")
+
+
+def bench_history_table(workdir: Path) -> dict[str, Any]:
+    from dashai_store import metrics
+
+    count, repeats = (20_000, 5) if _quick() else (200_000, 7)
+    ours_s: list[float] = []
+    base_s: list[float] = []
+    with _store(workdir, "history") as (store, raw):
+        run_id = _new_run(store)
+        metrics.log_many(run_id, _points(count))
+        sql = f"SELECT {metrics._POINT_COLUMNS} FROM metric WHERE run_id = ?{metrics._HISTORY_ORDER}"
+
+        def ours() -> Any:
+            return metrics.history_table(run_id)
+
+        def base() -> Any:
+            return raw.execute(sql, (run_id,)).fetchall()
+
+        assert ours().num_rows == len(base()) == count  # also warms both connections' caches
+        for repeat in range(repeats):
+            order = [(ours, ours_s), (base, base_s)]
+            for fn, samples in order if repeat % 2 == 0 else reversed(order):
+                elapsed, result = _timed(fn)
+                samples.append(elapsed)
+                del result  # freed outside the timed region, for both sides
+    return _figure(count, ours_s, base_s, "rows/s")
+
+
+FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "metrics.log_many": bench_log_many,
+    "metrics.log": bench_log,
+    "metrics.history_table": bench_history_table,
+}
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-metrics-") as tmp:
+        for name, figure in FIGURES.items():
+            result = figure(Path(tmp))
+            print(
+                f"{name:24} {result['value']:>12,.0f} vs {result['baseline']:>12,.0f} {result['unit']:9}"
+                f" ratio {result['ratio']:.2f}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

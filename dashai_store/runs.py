@@ -1,0 +1,363 @@
+"""Runs: one training of a model in a model session, with its model file and plots.
+
+    >>> from dashai_store import runs                                           # doctest: +SKIP
+    >>> run = runs.create(session.id, "svm-1", "SVC", {"C": 1.0})              # doctest: +SKIP
+    >>> runs.deliver(run.id, job_id="job-42"); runs.start(run.id)              # doctest: +SKIP
+    >>> runs.save_model(run.id, fitted_model)                                   # doctest: +SKIP
+    >>> runs.save_plot(run.id, "history", figure)                               # doctest: +SKIP
+    >>> runs.finish(run.id).status                                              # doctest: +SKIP
+    <RunStatus.FINISHED: 3>
+    >>> runs.load_model(run.id)  # refused if the file was changed on disk  # doctest: +SKIP
+
+Files (DESIGN section 3): ``runs/<id>/model.joblib`` (its sha256 is recorded in
+``artifacts["model"]`` and checked before anything is unpickled) and
+``runs/<id>/plots/<kind>.json`` for the kinds in :data:`PLOT_KINDS`. ``run_path`` is
+``runs/<id>`` once the run has a file. :func:`update_parameters` is DashAI's reset: the
+run goes back to NOT_STARTED and loses its metrics, model and plots.
+
+Status moves go through :mod:`dashai_store.lifecycle` (NOT_STARTED -> DELIVERED ->
+STARTED -> FINISHED | ERROR); any other move raises InvalidTransition.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from . import errors, files, models
+from .cascade import delete_rows
+from .clock import utcnow
+from .database import reads, writes
+from .enums import RunStatus, coerce
+from .lifecycle import NOT_STARTED, JobLifecycle, move
+from .records import RunRecord, job_state
+
+__all__ = [
+    "PLOT_KINDS",
+    "create",
+    "delete",
+    "deliver",
+    "fail",
+    "finish",
+    "get",
+    "list",
+    "load_model",
+    "load_plot",
+    "save_model",
+    "save_plot",
+    "start",
+    "update_parameters",
+]
+
+#: The figures a run can store, each in its own ``plot_<kind>_path`` column.
+PLOT_KINDS: tuple[str, ...] = ("history", "slice", "contour", "importance")
+
+_MODEL_FILE = "model.joblib"
+_PLOT_COLUMNS = tuple(f"plot_{kind}_path" for kind in PLOT_KINDS)
+
+
+# -- records and validation ------------------------------------------------------------------
+
+
+def _record(row: Any) -> RunRecord:
+    return RunRecord(
+        **job_state(row),
+        id=row.id,
+        model_session_id=row.model_session_id,
+        name=row.name,
+        description=row.description,
+        model_name=row.model_name,
+        parameters=row.parameters,
+        split_indexes=row.split_indexes,
+        optimizer_name=row.optimizer_name,
+        optimizer_parameters=row.optimizer_parameters,
+        goal_metric=row.goal_metric,
+        artifacts=row.artifacts,
+        run_path=files.to_absolute(row.run_path),
+        plot_history_path=files.to_absolute(row.plot_history_path),
+        plot_slice_path=files.to_absolute(row.plot_slice_path),
+        plot_contour_path=files.to_absolute(row.plot_contour_path),
+        plot_importance_path=files.to_absolute(row.plot_importance_path),
+        created=row.created,
+        last_modified=row.last_modified,
+    )
+
+
+def _check_id(what: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.ValidationError(f"a {what} id must be an int, got {value!r}")
+    return value
+
+
+def _check_text(what: str, value: object, *, required: bool) -> str:
+    if not isinstance(value, str):
+        raise errors.ValidationError(f"{what} must be a str, got {type(value).__name__} {value!r}")
+    if required and not value.strip():
+        raise errors.ValidationError(f"{what} must not be empty")
+    return value
+
+
+def _check_json(what: str, value: object, *, mapping: bool) -> Any:
+    if mapping and not isinstance(value, Mapping):
+        raise errors.ValidationError(f"{what} must be a dict, got {type(value).__name__} {value!r}")
+    try:
+        # The column's own encoding (JSONField keeps NaN/Infinity), checked before any write.
+        json.dumps(value, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise errors.ValidationError(f"{what} is not JSON-serializable: {exc}") from None
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def _check_kind(kind: object) -> str:
+    if not isinstance(kind, str) or kind not in PLOT_KINDS:
+        raise errors.ValidationError(f"{kind!r} is not a plot kind; expected one of {', '.join(PLOT_KINDS)}")
+    return kind
+
+
+def _row(run_id: int) -> Any:
+    row = models.Run.get_or_none(models.Run.id == run_id)
+    if row is None:
+        raise errors.NotFound(f"run {run_id} does not exist")
+    return row
+
+
+# -- create, read ------------------------------------------------------------------------------
+
+
+@writes
+def create(
+    model_session_id: int,
+    name: str,
+    model_name: str,
+    parameters: Mapping[str, Any],
+    *,
+    optimizer_name: str = "",
+    optimizer_parameters: Mapping[str, Any] | None = None,
+    goal_metric: str = "",
+    split_indexes: Any = None,
+    description: str | None = None,
+) -> RunRecord:
+    """A new NOT_STARTED run in a model session.
+
+    ``parameters`` and ``optimizer_parameters`` are JSON-serializable dicts;
+    ``split_indexes`` any JSON value (DashAI stores the row indexes of each split).
+    Raises NotFound for an unknown session and ValidationError for a bad argument.
+    """
+    _check_id("model session", model_session_id)
+    _check_text("a run name", name, required=True)
+    _check_text("a model name", model_name, required=True)
+    params = _check_json("parameters", parameters, mapping=True)
+    _check_text("an optimizer name", optimizer_name, required=False)
+    opt_params = _check_json(
+        "optimizer_parameters", {} if optimizer_parameters is None else optimizer_parameters, mapping=True
+    )
+    _check_text("goal_metric", goal_metric, required=False)
+    _check_json("split_indexes", split_indexes, mapping=False)
+    if description is not None:
+        _check_text("a description", description, required=False)
+    if not models.ModelSession.select().where(models.ModelSession.id == model_session_id).exists():
+        raise errors.NotFound(f"model session {model_session_id} does not exist")
+    now = utcnow()
+    row = models.Run.create(
+        model_session=model_session_id,
+        name=name,
+        description=description,
+        model_name=model_name,
+        parameters=params,
+        split_indexes=split_indexes,
+        optimizer_name=optimizer_name,
+        optimizer_parameters=opt_params,
+        goal_metric=goal_metric,
+        status=RunStatus.NOT_STARTED.name,
+        created=now,
+        last_modified=now,
+    )
+    return _record(_row(row.id))
+
+
+@reads
+def get(run_id: int) -> RunRecord:
+    """The run ``run_id``; NotFound if there is none."""
+    return _record(_row(_check_id("run", run_id)))
+
+
+@reads
+def list(
+    model_session_id: int | None = None, status: RunStatus | str | None = None
+) -> builtins.list[RunRecord]:
+    """Runs, oldest first; optionally of one model session and/or in one status.
+
+    An unknown model session is NotFound (not an empty list), a bad status ValidationError.
+    """
+    query = models.Run.select().order_by(models.Run.id)
+    if model_session_id is not None:
+        _check_id("model session", model_session_id)
+        if not models.ModelSession.select().where(models.ModelSession.id == model_session_id).exists():
+            raise errors.NotFound(f"model session {model_session_id} does not exist")
+        query = query.where(models.Run.model_session == model_session_id)
+    if status is not None:
+        query = query.where(models.Run.status == coerce(RunStatus, status))
+    return [_record(row) for row in query]
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+
+_jobs: JobLifecycle[RunRecord] = JobLifecycle(models.Run, _record)
+
+
+def deliver(run_id: int, job_id: str | None = None) -> RunRecord:
+    """NOT_STARTED -> DELIVERED, recording the job queue's id and the delivery time."""
+    _check_id("run", run_id)
+    if job_id is not None:
+        _check_text("a job id", job_id, required=False)
+    return _jobs.deliver(run_id, job_id)
+
+
+def start(run_id: int) -> RunRecord:
+    """DELIVERED -> STARTED, recording the start time."""
+    return _jobs.start(_check_id("run", run_id))
+
+
+def finish(run_id: int) -> RunRecord:
+    """STARTED -> FINISHED, recording the end time."""
+    return _jobs.finish(_check_id("run", run_id))
+
+
+def fail(run_id: int, error: str) -> RunRecord:
+    """DELIVERED or STARTED -> ERROR, recording the end time and the error message."""
+    _check_id("run", run_id)
+    _check_text("an error message", error, required=False)
+    return _jobs.fail(run_id, error)
+
+
+@writes
+def update_parameters(
+    run_id: int, parameters: Mapping[str, Any], *, optimizer_parameters: Mapping[str, Any] | None = None
+) -> RunRecord:
+    """New parameters, and DashAI's reset: the run starts over.
+
+    The run goes back to NOT_STARTED (times, job id and error cleared); its metrics are
+    deleted; its model and plots are removed (files deleted once this commits) and
+    ``artifacts``, ``run_path`` and the ``plot_*_path`` columns cleared.
+    ``optimizer_parameters`` is replaced only when given. A DELIVERED or STARTED run is
+    refused with InvalidTransition (its job is using it); nothing changes then.
+    """
+    _check_id("run", run_id)
+    changes: dict[str, Any] = {"parameters": _check_json("parameters", parameters, mapping=True)}
+    if optimizer_parameters is not None:
+        changes["optimizer_parameters"] = _check_json(
+            "optimizer_parameters", optimizer_parameters, mapping=True
+        )
+    changes.update(artifacts=None, run_path=None, **dict.fromkeys(_PLOT_COLUMNS))
+    old = _row(run_id)
+    row = move(models.Run, run_id, NOT_STARTED, extra=changes)
+    models.Metric.delete().where(models.Metric.run == run_id).execute()
+    # The whole run folder goes (model and plots), plus any recorded path outside it.
+    files.delete_after_commit(
+        files.layout("runs", run_id),
+        old.run_path,
+        *(getattr(old, column) for column in _PLOT_COLUMNS),
+        *_artifact_paths(old.artifacts),
+    )
+    return _record(row)
+
+
+def _artifact_paths(artifacts: Any) -> builtins.list[str]:
+    if not isinstance(artifacts, dict):
+        return []
+    return [
+        value["path"]
+        for value in artifacts.values()
+        if isinstance(value, dict) and isinstance(value.get("path"), str)
+    ]
+
+
+# -- model ---------------------------------------------------------------------------------------
+
+
+@writes
+def save_model(run_id: int, obj: Any) -> RunRecord:
+    """Store a trained model as ``runs/<id>/model.joblib`` and record its sha256.
+
+    Replaces an earlier model of the run. An object joblib cannot pickle is a
+    ValidationError and leaves no file.
+    """
+    _check_id("run", run_id)
+    row = _row(run_id)
+    relative = files.layout("runs", run_id, _MODEL_FILE)
+    try:
+        digest = files.dump_joblib(relative, obj)
+    except errors.StoreError:
+        raise
+    except Exception as exc:  # pickling fails with whatever the object's __reduce__ raises
+        raise errors.ValidationError(
+            f"run {run_id}: the model ({type(obj).__name__}) cannot be saved with joblib: {exc}"
+        ) from exc
+    artifacts = dict(row.artifacts or {})
+    artifacts["model"] = {"path": relative, "sha256": digest}
+    models.Run.update(
+        artifacts=artifacts, run_path=files.layout("runs", run_id), last_modified=utcnow()
+    ).where(models.Run.id == run_id).execute()
+    return _record(_row(run_id))
+
+
+@reads
+def load_model(run_id: int) -> Any:
+    """The run's model, unpickled only if the file's sha256 matches the one recorded.
+
+    NotFound if the run has no model (or its file is gone); FileIntegrityError if the
+    file was changed on disk (it is then not unpickled).
+    """
+    _check_id("run", run_id)
+    row = _row(run_id)
+    model = (row.artifacts or {}).get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("path"), str):
+        raise errors.NotFound(f"run {run_id} has no saved model")
+    return files.load_joblib(model["path"], model.get("sha256"))
+
+
+# -- plots ----------------------------------------------------------------------------------------
+
+
+@writes
+def save_plot(run_id: int, kind: str, figure: Any) -> RunRecord:
+    """Store a Plotly figure (a figure, its dict or its JSON text) as the run's ``kind`` plot.
+
+    ``kind`` is one of :data:`PLOT_KINDS`; the file is ``runs/<id>/plots/<kind>.json`` and
+    ``plot_<kind>_path`` points at it. A bad kind or figure is a ValidationError (no file).
+    """
+    _check_id("run", run_id)
+    _check_kind(kind)
+    files.figure_json(figure)  # validate before touching the disk
+    _row(run_id)
+    relative = files.layout("runs", run_id, "plots", f"{kind}.json")
+    files.write_figure(relative, figure)
+    columns = {f"plot_{kind}_path": relative, "run_path": files.layout("runs", run_id)}
+    models.Run.update(**columns, last_modified=utcnow()).where(models.Run.id == run_id).execute()
+    return _record(_row(run_id))
+
+
+@reads
+def load_plot(run_id: int, kind: str, as_figure: bool = True) -> Any:
+    """The run's ``kind`` plot: a ``plotly.graph_objects.Figure``, or its JSON dict with
+    ``as_figure=False`` (which does not import plotly). NotFound if it was never saved."""
+    _check_id("run", run_id)
+    _check_kind(kind)
+    path = getattr(_row(run_id), f"plot_{kind}_path")
+    if not path:
+        raise errors.NotFound(f"run {run_id} has no {kind} plot")
+    return files.read_figure(path, as_figure=as_figure)
+
+
+# -- delete ----------------------------------------------------------------------------------------
+
+
+@writes
+def delete(run_id: int) -> None:
+    """Delete the run, its metrics, predictions and explainers (the database cascade) and,
+    once that commits, ``runs/<id>/`` and every file of every row removed."""
+    _check_id("run", run_id)
+    _row(run_id)
+    delete_rows(models.Run, [run_id])
