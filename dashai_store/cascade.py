@@ -146,6 +146,12 @@ def referenced_paths(db: Any = None) -> set[str]:
     return paths
 
 
+def still_referenced(rel: str, refs: set[str]) -> bool:
+    """Whether deleting ``rel`` (a file or a folder) would remove a path some row refers to."""
+    prefix = rel + "/"
+    return rel in refs or any(ref.startswith(prefix) for ref in refs)
+
+
 def _artifact_paths(artifacts: Any) -> Iterator[str]:
     """``artifacts`` JSON holds {"<name>": {"path": ..., "sha256": ...}, ...}."""
     if isinstance(artifacts, dict):

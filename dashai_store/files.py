@@ -358,8 +358,22 @@ def pending_deletions() -> list[str]:
 
 
 def finish_pending_deletions() -> int:
-    """Carry out deletions a crash interrupted; returns how many were recorded."""
+    """Carry out deletions a crash interrupted; returns how many were recorded.
+
+    A recorded path that a row refers to again (a run retrained into ``runs/<id>/`` after
+    its reset's deletion failed) is kept and its record dropped: deleting it would destroy
+    the new files.
+    """
+    from .cascade import referenced_paths, still_referenced
+    from .database import run_in_transaction
+    from .models import PendingDeletion
+
     paths = pending_deletions()
-    if paths:
-        _delete_now(paths)
+    if not paths:
+        return 0
+    refs = referenced_paths()
+    kept = [p for p in paths if still_referenced(p, refs)]
+    if kept:
+        run_in_transaction(lambda: PendingDeletion.delete().where(PendingDeletion.path.in_(kept)).execute())
+    _delete_now([p for p in paths if p not in kept])
     return len(paths)

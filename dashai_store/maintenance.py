@@ -360,8 +360,7 @@ def gc(*, grace_s: float = GRACE_S, dry_run: bool = False, progress: Progress | 
     done_records: list[str] = []
     for index, rel in enumerate(pending, start=1):
         _tick(progress, "pending deletions", index, len(pending))
-        prefix = rel + "/"
-        if rel in refs or any(ref.startswith(prefix) for ref in refs):
+        if cascade.still_referenced(rel, refs):
             kept.append(home / rel)
             done_records.append(rel)
             continue
