@@ -152,6 +152,9 @@ class Store:
 
     def close(self) -> None:
         global _current
+        from .files import wait_for_trash  # files imports this module
+
+        wait_for_trash(self.home)
         with _current_lock:
             if _current is self:
                 _current = None

@@ -18,10 +18,10 @@ def row_counts(db: peewee.Database) -> dict[str, int]:
 
 
 def file_tree(home: Path) -> dict[str, bytes]:
-    """Every file under the home except the database, its sidecars and locks."""
+    """Every file under the home except the database, its sidecars, locks and the trash being emptied."""
     skip = ("db.sqlite",)
     return {
         str(p.relative_to(home)): p.read_bytes()
         for p in sorted(home.rglob("*"))
-        if p.is_file() and not p.name.startswith(skip)
+        if p.is_file() and not p.name.startswith(skip) and ".trash" not in p.relative_to(home).parts
     }

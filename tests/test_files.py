@@ -43,7 +43,7 @@ def test_arrow_round_trip_and_corrupt_file(sqlite_store: Store) -> None:
     path = files.write_arrow("datasets/1/data.arrow", table)
     assert files.read_arrow("datasets/1/data.arrow").equals(table)
     path.write_bytes(path.read_bytes()[:40])
-    with pytest.raises(errors.FileIntegrityError, match="data.arrow"):
+    with pytest.raises(errors.FileIntegrityError, match=r"data\.arrow"):
         files.read_arrow("datasets/1/data.arrow")
 
 
@@ -126,3 +126,19 @@ def test_an_interrupted_deletion_spares_a_path_a_row_refers_to_again(tmp_path: P
         assert stale.exists()  # inside the referenced folder: left for maintenance.gc to judge
         assert not other.exists()
         assert files.pending_deletions() == []
+
+
+def test_deleted_files_leave_the_layout_at_once_and_the_trash_empties(tmp_path: Path) -> None:
+    from dashai_store import open_store
+
+    home = tmp_path / "home"
+    with open_store(home) as store:
+        big = files.write_bytes("notebooks/1/5.arrow", b"\x00" * (8 << 20))
+        run_in_transaction(lambda: files.delete_after_commit("notebooks/1/5.arrow"))
+        assert not big.exists()  # out of the layout before the call returns
+    assert not any((home / files.TRASH).iterdir())  # close() waited for the janitor
+    # A crash can leave the trash full: the next open empties it.
+    (home / files.TRASH / "left-by-a-crash").write_bytes(b"x" * 1024)
+    with open_store(home) as store:
+        files.wait_for_trash(store.home)
+        assert not any((home / files.TRASH).iterdir())
