@@ -18,7 +18,6 @@ from .database import (
     resolve_home,
     translated,
 )
-from .migrator import Migrator
 
 
 def open_store(
@@ -58,6 +57,8 @@ def open_store(
     else:
         db = connect_sqlite(home_path / DB_FILENAME, busy_timeout_s)
         url = str(home_path / DB_FILENAME)
+    from .migrator import Migrator  # not at import time: `import dashai_store` stays cheap
+
     try:
         with translated():
             migrator = Migrator(home_path, db)
