@@ -6,6 +6,7 @@
     dashai-store gc      [--home DIR | --database URL] [--json] [--grace SECONDS] [--dry-run]
     dashai-store backup DEST [--home DIR | --database URL] [--json]
     dashai-store export-metrics RUN_ID --output FILE [--format csv|arrow] [--json]
+    dashai-store demo    [--home DIR] [--database URL] [--json] [--quiet]
 
 Human-readable results go to stdout (``--json``: one JSON document instead), progress of
 long operations to stderr (``--quiet`` silences it), errors to stderr.
@@ -15,7 +16,8 @@ incomplete; 2 bad usage; 3 the database was made by a newer dashai_store; 4 no u
 (the home is missing or not a folder, ``db.sqlite`` is not a SQLite database, the database
 cannot be reached, or it needs ``dashai-store migrate``); 5 the run given to
 ``export-metrics`` does not exist. ``migrate`` keeps the codes of ``scripts/migrate.py``
-(0, 1, 2, 3), plus 4 for a home that is not a folder.
+(0, 1, 2, 3), plus 4 for a home that is not a folder. ``demo`` exits 2 for a home it will
+not use (not empty and not an earlier demo home).
 
 Only argparse is imported up front; each command imports what it needs, so
 ``dashai-store --help`` stays fast.
@@ -406,6 +408,20 @@ def cmd_export_metrics(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from . import demo
+
+    progress = None if args.quiet else demo.stderr_progress
+    try:
+        summary = demo.run(args.home, database=args.database, progress=progress)
+    except demo.DemoHomeRefused as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except demo.DemoFailed as exc:
+        _fail(f"the walkthrough failed: {exc}", EXIT_FAILED)
+    _emit(args, demo.summary_document(summary), demo.summary_lines(summary))
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
 def _history_table(run_id: int) -> Any:
     """The run's metric history as a pyarrow.Table (``metrics.history_table`` when present)."""
     import importlib.util
@@ -562,6 +578,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", "-o", required=True, metavar="FILE", help="the file to write ('-': stdout, CSV)"
     )
     _common(export, quiet=False)
+    demo = sub.add_parser(
+        "demo",
+        help="walk the whole product on generated data; writes report.html",
+        description="Run the main job end to end in a new store (generated data, no network, a few "
+        "seconds): migrate, a dataset, a notebook, a model session and a run with metrics and plots, "
+        "a prediction, a generative session, a plugin, explainers, then check; print a summary "
+        "and write <home>/report.html (self-contained). Exit code 1 if the check finds problems.",
+    )
+    demo.add_argument(
+        "--home",
+        help="a new or empty folder, or an earlier demo home (default: ./dashai-demo; "
+        "~/.DashAI is never used unless given here)",
+    )
+    demo.add_argument("--database", metavar="URL", help="a postgresql:// URL instead of <home>/db.sqlite")
+    demo.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    demo.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     return parser
 
 
@@ -571,6 +603,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "gc": cmd_gc,
     "backup": cmd_backup,
     "export-metrics": cmd_export_metrics,
+    "demo": cmd_demo,
 }
 
 

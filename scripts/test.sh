@@ -22,6 +22,15 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -e '.[test]'
 
+# Headless Chromium takes a screenshot of the demo's report (tests/test_report_screenshot.py).
+if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+if command -v chromium >/dev/null 2>&1; then
+  export DASHAI_REQUIRE_BROWSER=1
+fi
+
 if [ "$SQLITE_ONLY" = 0 ]; then
   # shellcheck source=../.ci/postgres.sh
   source .ci/postgres.sh
