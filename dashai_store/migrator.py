@@ -40,7 +40,7 @@ from urllib.parse import quote
 
 import peewee
 
-from . import errors
+from . import errors, legacy
 from ._version import __version__
 from .database import (
     DB_FILENAME,
@@ -236,7 +236,8 @@ class Migrator:
         applied = _applied_from_rows(rows)
         known = {step.id: step for step in self.steps}
         applied_ids = {a.id for a in applied}
-        unknown = tuple(a for a in applied if a.id not in known)
+        # The legacy adoption is recorded (sequence 0) but is no registry step.
+        unknown = tuple(a for a in applied if a.id not in known and a.id != legacy.ADOPTION_ID)
         pending = tuple(s for s in self.steps if s.id not in applied_ids)
         mismatches: list[str] = []
         if verify_checksums:
@@ -255,7 +256,7 @@ class Migrator:
             checksum_mismatches=tuple(mismatches),
         )
 
-    def _refuse_unusable(self, status: MigrationStatus) -> None:
+    def _refuse_unusable(self, status: MigrationStatus, adopt_legacy: bool = False) -> None:
         if status.unknown:
             names = ", ".join(a.id for a in status.unknown)
             raise errors.SchemaTooNew(
@@ -263,10 +264,15 @@ class Migrator:
                 f"this is {__version__}, whose last step is {self.steps[-1].id if self.steps else '-'}). "
                 "Nothing was written; update the application."
             )
-        if status.legacy:
+        if status.legacy and (self.postgres or not adopt_legacy):
             raise errors.SchemaError(
-                f"{status.database} is a legacy DashAI (Alembic) database; this version of "
-                "dashai_store cannot adopt it yet. Nothing was written."
+                f"{status.database} is a legacy DashAI (Alembic) database. Nothing was written. "
+                + (
+                    "Only a legacy SQLite home can be adopted."
+                    if self.postgres
+                    else "Run scripts/migrate.py (or open_store with migrate=True) to adopt it; "
+                    "scripts/migrate.py --dry-run shows the plan."
+                )
             )
         if status.foreign:
             raise errors.SchemaError(
@@ -288,20 +294,47 @@ class Migrator:
         on_step: Callable[[StepResult], None] | None = None,
         on_backup: Callable[[Path], None] | None = None,
     ) -> MigrationResult:
-        """Apply every pending step. Raises SchemaTooNew, MigrationError, MigrationLockTimeout."""
+        """Apply every pending step. Raises SchemaTooNew, MigrationError, MigrationLockTimeout.
+
+        A legacy DashAI (Alembic) SQLite database is first adopted (:mod:`dashai_store.legacy`).
+        """
         status = self.status()
-        self._refuse_unusable(status)
-        if not status.pending:
+        self._refuse_unusable(status, adopt_legacy=True)
+        if status.legacy:
+            legacy.check_adoptable(self.sqlite_path)  # before the lock: a refusal creates no file
+        unfinished = not self.postgres and legacy.has_pending(self.home)
+        if not status.pending and not unfinished:
             return MigrationResult((), status.head, None)
         with self.lock():
             status = self.status()  # another process may have migrated while we waited
-            self._refuse_unusable(status)
-            if not status.pending:
-                return MigrationResult((), status.head, None)
-            backup = self._preflight(status)
-            if backup is not None and on_backup is not None:
-                on_backup(backup)
+            self._refuse_unusable(status, adopt_legacy=True)
             results: list[StepResult] = []
+            backup: Path | None = None
+            if status.legacy:
+                adopted = legacy.adopt(
+                    self.home,
+                    self.sqlite_path,
+                    self.steps[0],
+                    VERSION_TABLE,
+                    self._version_table_sql(),
+                    on_backup,
+                )
+                backup = adopted.backup
+                for result in (
+                    StepResult(legacy.ADOPTION_ID, adopted.duration_ms),
+                    StepResult(self.steps[0].id, adopted.initial_ms),
+                ):
+                    results.append(result)
+                    if on_step is not None:
+                        on_step(result)
+                status = self.status()
+            elif not self.postgres:
+                legacy.finish_pending(self.home)  # an adoption's file moves a crash interrupted
+            if not status.pending:
+                return MigrationResult(tuple(results), status.head, backup)
+            backup = self._preflight(status) or backup
+            if backup is not None and on_backup is not None and not results:
+                on_backup(backup)
             for step in status.pending:
                 try:
                     result = self._apply(step)
@@ -514,6 +547,16 @@ def run(
             if status.unknown:
                 out("refused: the database is newer than this code")
                 return EXIT_TOO_NEW
+            if status.legacy and not migrator.postgres:
+                try:
+                    plan = legacy.plan(migrator.home, migrator.sqlite_path)
+                except errors.SchemaError as exc:
+                    out(f"refused: {exc}")
+                    return EXIT_FAILED
+                for line in legacy.describe(plan, migrator.home, migrator.sqlite_path):
+                    out(line)
+                out("dry run: nothing was written" if args.dry_run else "run without --status to adopt it")
+                return EXIT_OK
             if status.legacy or status.foreign:
                 try:
                     migrator._refuse_unusable(status)
@@ -540,6 +583,16 @@ def _migrate(migrator: Migrator, out: Callable[[str], None]) -> int:
     def on_backup(path: Path) -> None:
         out(f"backup: {path}")
 
+    status = migrator.status()
+    if status.legacy and not migrator.postgres:
+        try:
+            plan = legacy.plan(migrator.home, migrator.sqlite_path)
+        except errors.SchemaError as exc:
+            out(f"refused: {exc}")
+            return EXIT_FAILED
+        out("a legacy DashAI database was found: adopting it")
+        for line in legacy.describe(plan, migrator.home, migrator.sqlite_path):
+            out(line)
     try:
         result = migrator.migrate(on_step=on_step, on_backup=on_backup)
     except errors.MigrationError as exc:

@@ -1,0 +1,509 @@
+"""The adoption step ``0000_adopt_dashai_legacy``: a legacy DashAI database becomes step 0001's schema.
+
+Run by the migration runner (``Migrator.migrate``) under its lock, when the database
+holds Alembic's ``alembic_version`` and no ``dashai_schema_migration``. It records two
+rows in the version table: itself (sequence 0) and ``0001_initial`` (sequence 1), whose
+schema it built by calling that step's own ``upgrade``; later steps then apply as usual
+and a second run finds nothing to do.
+
+Order of work, chosen so that a failure leaves the legacy home exactly as it was:
+
+1. Preflight on a dedicated connection that never switches to WAL: integrity check,
+   free space, backup ``backups/db-<stamp>-legacy-<revision>.sqlite`` (``VACUUM INTO``).
+2. One transaction (rollback journal, foreign keys off, BEGIN IMMEDIATE): read the legacy
+   rows (:mod:`.survey`); stage their files into ``<home>/.dashai-adoption/files/`` — hard
+   links (copies where linking fails) and converted figures, legacy files untouched; rename
+   DashAI's tables aside, create step 0001's schema, copy every row with its id, drop the
+   legacy tables, raise ``sqlite_sequence`` above every legacy id (quarantined ones too),
+   record the version rows, ``PRAGMA foreign_key_check``; COMMIT. On any failure: ROLLBACK
+   (the database file is byte-identical) and the staging folder is removed.
+3. After COMMIT (:func:`finish_pending`, idempotent, also run at the next start if a crash
+   interrupted it): the legacy files that were adopted move to
+   ``backups/legacy-files-<stamp>/`` (same relative paths; nothing is deleted), the staged
+   files move into the layout, the report goes to ``backups/legacy-adoption-<stamp>.json``
+   and empty legacy folders are removed. Then the database switches to WAL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import peewee
+
+from .. import errors
+from .._version import __version__
+from . import survey
+from .convert import figure_from_pickle, legacy_zone, normalise_enum, to_utc
+
+ADOPTION_ID = "0000_adopt_dashai_legacy"
+ADOPTION_SEQUENCE = 0
+STAGING = ".dashai-adoption"
+MANIFEST = "manifest.json"
+LEGACY_PREFIX = "_dashai_legacy_"
+FREE_SPACE_MARGIN = 32 * 1024 * 1024
+METRIC_CHUNK = 20_000
+
+#: Tests only: ``"before-commit"`` makes the adoption fail after its last statement, just
+#: before COMMIT (env var for subprocesses; the attribute for in-process tests).
+FAIL_ENV = "DASHAI_STORE_TEST_FAIL_ADOPTION"
+fail_at: str | None = None
+
+
+@dataclass(frozen=True)
+class AdoptionResult:
+    backup: Path
+    report: Path
+    duration_ms: float
+    initial_ms: float
+
+
+def _checksum() -> str:
+    try:
+        sources = "".join(inspect.getsource(m) for m in (sys.modules[__name__], survey))
+    except (OSError, TypeError):
+        return ""
+    return hashlib.sha256(sources.encode()).hexdigest()
+
+
+def _fail_point(name: str) -> None:
+    if fail_at == name or os.environ.get(FAIL_ENV) == name:
+        raise RuntimeError(f"failure injected at {name!r} ({FAIL_ENV})")
+
+
+def _connect(path: Path) -> peewee.SqliteDatabase:
+    # No journal_mode pragma: the legacy file stays in its rollback-journal mode until
+    # the adoption has committed, so a rollback leaves it byte-identical.
+    return peewee.SqliteDatabase(
+        str(path),
+        pragmas=[("foreign_keys", 0), ("busy_timeout", 30_000)],
+        lock_type="IMMEDIATE",
+        autoconnect=True,
+    )
+
+
+def _not_adoptable(path: Path, reason: str) -> errors.SchemaError:
+    return errors.SchemaError(
+        f"{path} has DashAI's Alembic version table but cannot be adopted: {reason}. Nothing was written."
+    )
+
+
+# -- the plan (dry run) ----------------------------------------------------------------------------
+
+
+def plan(home: Path, path: Path) -> survey.Conversion:
+    """What adopting ``path`` into ``home`` would do; reads through a read-only connection."""
+    from contextlib import closing
+
+    with closing(survey.open_read_only(path)) as conn:
+        try:
+            return survey.read(conn, home)
+        except survey.NotAdoptable as exc:
+            raise _not_adoptable(path, str(exc)) from None
+
+
+def describe(conv: survey.Conversion, home: Path, path: Path) -> list[str]:
+    """The plan as lines for ``scripts/migrate.py`` (``--dry-run``, ``--status`` and before adopting)."""
+    lines = [
+        f"legacy DashAI database (Alembic revision {conv.revision or '?'}, "
+        f"journal mode {conv.journal_mode}): "
+        f"it will be adopted in place as step {ADOPTION_ID}, then the schema is 0001_initial",
+        f"  backup first: {home / 'backups'}/db-<time>-legacy-{conv.revision or 'unknown'}.sqlite"
+        " (VACUUM INTO)",
+    ]
+    for table in survey.TABLES:
+        if table not in conv.present:
+            lines.append(f"  table {table}: absent (created empty)")
+            continue
+        changes = [f"{a} -> {b}" for a, b in survey.RENAMED_COLUMNS.get(table, {}).items()]
+        changes += [f"+{c}" for c in survey.ADDED_COLUMNS.get(table, ())]
+        lines.append(
+            f"  table {table}: {conv.counts.get(table, 0)} row(s): "
+            f"{conv.adopted(table)} adopted with their ids, "
+            f"{conv.quarantined_in(table)} quarantined"
+            + (f"; columns {', '.join(changes)}" if changes else "")
+        )
+    for name, rows in conv.extra_tables.items():
+        lines.append(
+            f"  table {name}: {len(rows)} row(s), not part of this schema: saved in the report, dropped"
+        )
+    lines.append("  alembic_version: dropped (the version is kept in dashai_schema_migration from now on)")
+    lines.append(
+        f"  old root of the stored paths: {conv.old_root or '(none found)'} -> {home}; "
+        f"{conv.rebased} path(s) to rebase, {len(conv.actions)} file(s) to place in the layout"
+    )
+    for action in conv.actions:
+        how = {"link": "link", "figure": "convert pickle -> Plotly JSON", "joblib": "JSON -> joblib"}[
+            action.mode
+        ]
+        lines.append(
+            f"    {action.table} {action.row_id} {action.column}: {action.source} -> {action.target} ({how})"
+        )
+    if conv.retire:
+        lines.append(
+            f"  adopted legacy files/folders move to {home / 'backups'}/legacy-files-<time>/ after COMMIT:"
+        )
+        lines.extend(f"    {rel}" for rel in _outermost(conv.retire))
+    lines.append(f"  timestamps: naive local time read in {conv.timezone}, stored as UTC")
+    if conv.problems:
+        lines.append(f"  problems found ({len(conv.problems)}):")
+        lines.extend(f"    {p.kind}: {p.where}: {p.detail}" for p in conv.problems)
+    return lines
+
+
+def check_adoptable(path: Path) -> None:
+    """Raise SchemaError (nothing written, no lock taken) if ``path`` cannot be adopted."""
+    from contextlib import closing
+
+    with closing(survey.open_read_only(path)) as conn:
+        reasons = survey.check_adoptable(conn)
+    if reasons:
+        raise _not_adoptable(path, "; ".join(reasons))
+
+
+# -- the adoption ----------------------------------------------------------------------------------
+
+
+def adopt(
+    home: Path,
+    path: Path,
+    initial_step: Any,
+    version_table: str,
+    version_table_sql: str,
+    on_backup: Any = None,
+) -> AdoptionResult:
+    """Adopt the legacy database at ``path`` (see the module docstring). Raises SchemaError
+    (not adoptable; nothing written) or MigrationError (rolled back; backup named)."""
+    staging = home / STAGING
+    db = _connect(path)
+    try:
+        reasons = survey.check_adoptable(db.connection())
+        if reasons:
+            raise _not_adoptable(path, "; ".join(reasons))
+        if staging.exists():  # left by an attempt that never committed (the database is still legacy)
+            shutil.rmtree(staging)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        backup = _preflight(db, home, path, stamp)
+        if on_backup is not None:
+            on_backup(backup)
+        started = time.perf_counter()
+        try:
+            with db.atomic():
+                conv = survey.read(db.connection(), home)
+                report = _stage(home, staging, conv, stamp, path, backup)
+                initial_ms = _rebuild(db, conv, initial_step)
+                _record_versions(db, initial_step, version_table, version_table_sql, started, initial_ms)
+                violations = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+                if violations:
+                    raise errors.IntegrityError(
+                        f"{len(violations)} foreign-key violation(s) after adoption, e.g. table "
+                        f"{violations[0][0]} rowid {violations[0][1]} -> {violations[0][2]}"
+                    )
+                _fail_point("before-commit")
+        except BaseException as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise errors.MigrationError(
+                f"migration {ADOPTION_ID} (adopting the legacy DashAI database) failed and was rolled back: "
+                f"{type(exc).__name__}: {exc}. {path} is unchanged (still the legacy database) and no "
+                f"file was moved; the backup taken before is {backup}",
+                step=ADOPTION_ID,
+                backup=str(backup),
+            ) from exc
+        duration_ms = (time.perf_counter() - started) * 1000
+        finish_pending(home)
+        db.execute_sql("PRAGMA journal_mode = wal")
+    finally:
+        db.close()
+    return AdoptionResult(backup, home / "backups" / report, duration_ms, initial_ms)
+
+
+def _preflight(db: peewee.SqliteDatabase, home: Path, path: Path, stamp: str) -> Path:
+    problems = [str(r[0]) for r in db.execute_sql("PRAGMA integrity_check").fetchall()]
+    if problems != ["ok"]:
+        raise errors.MigrationError(
+            f"{path} fails its integrity check, so nothing was adopted: {'; '.join(problems[:5])}",
+            step=ADOPTION_ID,
+        )
+    size = path.stat().st_size
+    wal = path.with_name(path.name + "-wal")
+    size += wal.stat().st_size if wal.exists() else 0
+    free = shutil.disk_usage(home).free
+    needed = 2 * size + FREE_SPACE_MARGIN
+    if free < needed:
+        raise errors.MigrationError(
+            f"not enough free space to adopt {path} safely: {free} bytes free, {needed} needed; "
+            "nothing was changed",
+            step=ADOPTION_ID,
+        )
+    revision = db.execute_sql("SELECT version_num FROM alembic_version").fetchone()
+    backups = home / "backups"
+    backups.mkdir(parents=True, exist_ok=True)
+    target = backups / f"db-{stamp}-legacy-{revision[0] if revision else 'unknown'}.sqlite"
+    db.execute_sql("VACUUM INTO ?", (str(target),))
+    return target
+
+
+# -- staging the files -----------------------------------------------------------------------------
+
+
+def _write_synced(target: Path, data: bytes) -> None:
+    with target.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _place(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)  # no copy, no extra space; the legacy name stays as it is
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _outermost(paths: set[str]) -> list[str]:
+    """``paths`` without those inside another one of them."""
+    kept: list[str] = []
+    for rel in sorted(paths):
+        if not any(rel.startswith(k + "/") for k in kept):
+            kept.append(rel)
+    return kept
+
+
+def _stage(home: Path, staging: Path, conv: survey.Conversion, stamp: str, path: Path, backup: Path) -> str:
+    """Put every adopted file under ``staging/files/<layout path>``; fill in the checksums."""
+    files_dir = staging / "files"
+    files_dir.mkdir(parents=True)
+    by_id = {table: {row["id"]: row for row in rows} for table, rows in conv.rows.items()}
+    for action in conv.actions:
+        source, target = home / action.source, files_dir / action.target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if action.mode == "figure":
+            text = figure_from_pickle(source.read_bytes())
+            if text is None:
+                raise errors.MigrationError(f"{source} changed while it was adopted")
+            _write_synced(target, text.encode())
+        elif action.mode == "joblib":
+            import joblib
+
+            joblib.dump(json.loads(source.read_bytes()), target)
+        else:
+            _place(source, target)
+        if action.artifact is not None:
+            row = by_id[action.table][action.row_id]
+            artifacts = json.loads(row["artifacts"])
+            artifacts[action.artifact]["sha256"] = _sha256(target)
+            row["artifacts"] = json.dumps(artifacts, ensure_ascii=False)
+    report_name = f"legacy-adoption-{stamp}.json"
+    report = {
+        "adopted_at": stamp,
+        "database": str(path),
+        "backup": str(backup),
+        "legacy_revision": conv.revision,
+        "old_root": conv.old_root,
+        "timestamps": f"naive local time read in {conv.timezone}, stored as UTC",
+        "legacy_files_moved_to": f"backups/legacy-files-{stamp}",
+        "tables": {
+            t: {
+                "legacy": conv.counts.get(t, 0),
+                "adopted": conv.adopted(t),
+                "quarantined": conv.quarantined_in(t),
+            }
+            for t in survey.TABLES
+        },
+        "quarantined": [asdict(q) for q in conv.quarantined],
+        "problems": [asdict(p) for p in conv.problems],
+        "files": [asdict(a) for a in conv.actions],
+        "unadopted_tables": conv.extra_tables,
+    }
+    _write_synced(
+        staging / "report.json", json.dumps(report, ensure_ascii=False, indent=1, default=str).encode()
+    )
+    manifest = {
+        "stamp": stamp,
+        "report": report_name,
+        "retire": _outermost(conv.retire),
+        "place": sorted({a.target for a in conv.actions}),
+        "retired": False,
+    }
+    _write_synced(staging / MANIFEST, json.dumps(manifest).encode())
+    return report_name
+
+
+# -- the database ----------------------------------------------------------------------------------
+
+
+def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: Any) -> float:
+    from playhouse.migrate import SchemaMigrator
+
+    conn = db.connection()
+    names = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    for (index,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    ).fetchall():
+        conn.execute(f'DROP INDEX "{index}"')
+    for name in names:
+        conn.execute(f'ALTER TABLE "{name}" RENAME TO "{LEGACY_PREFIX}{name}"')
+    started = time.perf_counter()
+    initial_step.module.upgrade(SchemaMigrator.from_database(db), db)
+    initial_ms = (time.perf_counter() - started) * 1000
+    for table in survey.TABLES:
+        rows = conv.rows.get(table, [])
+        if table == "metric":
+            if table in conv.present:
+                _copy_metrics(conn, conv.skipped_metrics)
+            continue
+        if not rows:
+            continue
+        columns = sorted({c for row in rows for c in row})
+        placeholders = ", ".join("?" for _ in columns)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        conn.executemany(
+            f'INSERT INTO "{table}" ({quoted}) VALUES ({placeholders})',
+            [tuple(row.get(c) for c in columns) for row in rows],
+        )
+    for name in names:
+        conn.execute(f'DROP TABLE "{LEGACY_PREFIX}{name}"')
+    # Ids are never reused: not the adopted ones, nor those of rows left in quarantine.
+    for table, high in conv.high_water.items():
+        if high <= 0:
+            continue
+        if conn.execute("SELECT 1 FROM sqlite_sequence WHERE name = ?", (table,)).fetchone():
+            conn.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", (high, table))
+        else:
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, high))
+    return initial_ms
+
+
+def _copy_metrics(conn: Any, skipped: set[int]) -> None:
+    zone, _ = legacy_zone()
+    cursor = conn.execute(
+        "SELECT id, run_id, split, level, name, value, step, timestamp "
+        f'FROM "{LEGACY_PREFIX}metric" ORDER BY id'
+    )
+    insert = (
+        "INSERT INTO metric (id, run_id, split, level, name, value, step, timestamp) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    while batch := cursor.fetchmany(METRIC_CHUNK):
+        out = []
+        for metric_id, run_id, split, level, name, value, step, stamp in batch:
+            if metric_id in skipped:
+                continue
+            try:
+                when = to_utc(stamp, zone)
+            except (ValueError, TypeError, OverflowError):
+                when = stamp
+            out.append(
+                (
+                    metric_id,
+                    run_id,
+                    normalise_enum(split, survey.SPLITS),
+                    normalise_enum(level, survey.LEVELS),
+                    name,
+                    value,
+                    step,
+                    when,
+                )
+            )
+        # A separate cursor: the reading one must not be reset by the inserts.
+        conn.cursor().executemany(insert, out)
+
+
+def _record_versions(
+    db: peewee.SqliteDatabase,
+    initial_step: Any,
+    table: str,
+    table_sql: str,
+    started: float,
+    initial_ms: float,
+) -> None:
+    db.execute_sql(table_sql)
+    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    rows = [
+        (
+            ADOPTION_SEQUENCE,
+            ADOPTION_ID,
+            _checksum(),
+            now,
+            __version__,
+            (time.perf_counter() - started) * 1000,
+        ),
+        (initial_step.sequence, initial_step.id, initial_step.checksum, now, __version__, initial_ms),
+    ]
+    db.connection().executemany(
+        f"INSERT INTO {table} (sequence, id, checksum, applied_at, library_version, duration_ms) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    db.execute_sql(f"PRAGMA user_version = {int(initial_step.sequence)}")
+
+
+# -- after COMMIT ----------------------------------------------------------------------------------
+
+
+def has_pending(home: Path) -> bool:
+    """Whether a committed adoption's file moves are still to be finished."""
+    return (home / STAGING / MANIFEST).is_file()
+
+
+def finish_pending(home: Path) -> bool:
+    """Finish the file moves of a committed adoption (idempotent); False if there were none.
+
+    Call only once the database is adopted: the staging folder of an attempt that never
+    committed is removed by :func:`adopt` instead.
+    """
+    staging = home / STAGING
+    manifest_path = staging / MANIFEST
+    if not manifest_path.is_file():
+        return False
+    manifest = json.loads(manifest_path.read_text())
+    backups = home / "backups"
+    retired = backups / f"legacy-files-{manifest['stamp']}"
+    if not manifest.get("retired"):
+        for rel in manifest["retire"]:
+            source, target = home / rel, retired / rel
+            if os.path.lexists(source) and not os.path.lexists(target):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
+        manifest["retired"] = True
+        tmp = manifest_path.with_suffix(".tmp")
+        _write_synced(tmp, json.dumps(manifest).encode())
+        os.replace(tmp, manifest_path)
+    for rel in manifest["place"]:
+        staged, final = staging / "files" / rel, home / rel
+        if os.path.lexists(staged):
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, final)
+    report = staging / "report.json"
+    if report.is_file():
+        backups.mkdir(parents=True, exist_ok=True)
+        os.replace(report, backups / manifest["report"])
+    for rel in manifest["retire"]:  # legacy folders the moves left empty
+        folder = (home / rel).parent
+        while folder != home and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    shutil.rmtree(staging)
+    return True
