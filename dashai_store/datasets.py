@@ -18,8 +18,9 @@ Two ways in:
 A dataset's data never changes once attached (notebooks share the file instead of
 copying it); :func:`load_table` hands out a memory-mapped table, not a copy.
 
-Names are any non-empty text up to :data:`MAX_NAME_LENGTH` characters (no NUL); they are
-unique and never become path components, so ``"../x"`` or ``"数据 🌸"`` are fine.
+Names are any non-blank text up to :data:`MAX_NAME_LENGTH` characters (no NUL; see
+:func:`dashai_store.rows.check_name`); they are unique and never become path components,
+so ``"../x"`` or ``"数据 🌸"`` are fine.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ import peewee
 from . import errors, files, lifecycle, models
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import current, is_postgres, reads, writes
+from .database import current, reads, writes
 from .enums import RunStatus, coerce
 from .records import DatasetRecord, job_state
+from .rows import MAX_NAME_LENGTH, Jobs, check_id, could_exist, fetch, not_found
+from .rows import check_name as _check_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -61,7 +64,6 @@ __all__ = [
     "start",
 ]
 
-MAX_NAME_LENGTH = 255
 DATA_FILE = "data.arrow"
 
 # Suffix (lower case) -> reader. Arrow IPC files come in two formats; the reader tells
@@ -74,40 +76,14 @@ _ARROW_MAGIC = b"ARROW1"
 
 # attach_data() is for a job that has not ended yet.
 _ATTACHABLE = (RunStatus.NOT_STARTED.name, RunStatus.DELIVERED.name, RunStatus.STARTED.name)
-_MAX_ID = 2**63 - 1
 
 
 # -- validation ----------------------------------------------------------------------------------
 
 
 def check_name(value: object, what: str = "dataset name") -> str:
-    """``value`` if it is a valid name (non-empty str, at most 255 chars, no NUL), else ValidationError.
-
-    Names are stored, compared and shown, never used as paths, so any other Unicode
-    text is accepted. Shared with model sessions.
-    """
-    if not isinstance(value, str):
-        raise errors.ValidationError(f"{what} must be a str, got {type(value).__name__} {value!r}")
-    if not value.strip():
-        raise errors.ValidationError(f"{what} must not be empty or blank, got {value!r}")
-    if len(value) > MAX_NAME_LENGTH:
-        raise errors.ValidationError(
-            f"{what} {value[:40]!r}... is {len(value)} characters long; at most {MAX_NAME_LENGTH} are allowed"
-        )
-    if "\x00" in value:
-        raise errors.ValidationError(f"{what} {value!r} contains a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:  # lone surrogates cannot be stored by either backend
-        raise errors.ValidationError(f"{what} {value!r} is not valid Unicode text: {exc}") from None
-    return value
-
-
-def check_id(value: object, noun: str) -> int:
-    """``value`` if it is an int row id (bools refused), else ValidationError."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise errors.ValidationError(f"a {noun} id must be an int, got {type(value).__name__} {value!r}")
-    return value
+    """``value`` if it is a valid dataset name, else ValidationError (:func:`.rows.check_name`)."""
+    return _check_name(value, what)
 
 
 def _check_lineage(lineage: object, name: str) -> dict[str, Any] | None:
@@ -210,15 +186,7 @@ def _record(row: Any) -> DatasetRecord:
 
 
 def _load(dataset_id: int, *, lock: bool = False) -> Any:
-    if not 0 < dataset_id <= _MAX_ID:  # never an id; PostgreSQL would refuse the value itself
-        raise errors.NotFound(f"dataset {dataset_id} does not exist")
-    query = models.Dataset.select().where(models.Dataset.id == dataset_id)
-    if lock and is_postgres(current().db):  # SQLite's BEGIN IMMEDIATE already serializes writers
-        query = query.for_update()
-    row = query.get_or_none()
-    if row is None:
-        raise errors.NotFound(f"dataset {dataset_id} does not exist")
-    return row
+    return fetch(models.Dataset, dataset_id, "dataset", lock=lock)
 
 
 def _refuse_taken(name: str, *, other_than: int | None = None) -> None:
@@ -364,26 +332,16 @@ def _attach(dataset_id: int, table: pa.Table) -> DatasetRecord:
 
 # -- lifecycle -----------------------------------------------------------------------------------------
 
-_jobs = lifecycle.JobLifecycle(models.Dataset, _record)
-
-
-def _check_job_text(value: object, what: str, dataset_id: int, *, optional: bool = True) -> None:
-    if not (isinstance(value, str) or (optional and value is None)):
-        raise errors.ValidationError(
-            f"{what} of dataset {dataset_id} must be a str, got {type(value).__name__} {value!r}"
-        )
+_jobs = Jobs(models.Dataset, _record, "dataset")
 
 
 def deliver(dataset_id: int, job_id: str | None = None) -> DatasetRecord:
     """NOT_STARTED -> DELIVERED; records the job id and the delivery time."""
-    check_id(dataset_id, "dataset")
-    _check_job_text(job_id, "job id", dataset_id)
     return _jobs.deliver(dataset_id, job_id)
 
 
 def start(dataset_id: int) -> DatasetRecord:
     """DELIVERED -> STARTED; records the start time."""
-    check_id(dataset_id, "dataset")
     return _jobs.start(dataset_id)
 
 
@@ -401,8 +359,6 @@ def finish(dataset_id: int) -> DatasetRecord:
 
 def fail(dataset_id: int, error: str) -> DatasetRecord:
     """DELIVERED or STARTED -> ERROR; records the end time and the error message."""
-    check_id(dataset_id, "dataset")
-    _check_job_text(error, "error message", dataset_id, optional=False)
     return _jobs.fail(dataset_id, error)
 
 
@@ -445,14 +401,14 @@ def load_table(dataset_id: int) -> pa.Table:
     check_id(dataset_id, "dataset")
     # The hot path: a raw cursor instead of a Peewee model instance (DESIGN section 7);
     # building the instance cost more than the memory-mapped read itself.
-    if not 0 < dataset_id <= _MAX_ID:
-        raise errors.NotFound(f"dataset {dataset_id} does not exist")
+    if not could_exist(dataset_id):
+        raise not_found("dataset", dataset_id)
     db = current().db
     found = db.execute_sql(
         f"SELECT file_path, name, status FROM dataset WHERE id = {db.param}", (dataset_id,)
     ).fetchone()
     if found is None:
-        raise errors.NotFound(f"dataset {dataset_id} does not exist")
+        raise not_found("dataset", dataset_id)
     file_path, name, status = found
     if file_path is None:
         raise errors.NotFound(f"dataset {dataset_id} ({name!r}) has no data yet (it is {status})")

@@ -41,9 +41,9 @@ from typing import Any, Literal, TypeAlias, overload
 from . import errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import current, is_postgres, reads, writes
-from .lifecycle import JobLifecycle
+from .database import reads, writes
 from .records import GlobalExplainerRecord, LocalExplainerRecord, job_state
+from .rows import Jobs, check_id, check_json, check_name, fetch, require
 
 __all__ = [
     "ExplainerRecord",
@@ -112,8 +112,8 @@ def _record(kind: Kind, row: Any) -> ExplainerRecord:
     return _global_record(row) if kind == "global" else _local_record(row)
 
 
-_global_jobs = JobLifecycle(models.GlobalExplainer, _global_record)
-_local_jobs = JobLifecycle(models.LocalExplainer, _local_record)
+_global_jobs = Jobs(models.GlobalExplainer, _global_record, "global explainer")
+_local_jobs = Jobs(models.LocalExplainer, _local_record, "local explainer")
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -127,33 +127,11 @@ def _check_kind(kind: object) -> Kind:
     raise errors.ValidationError(f"explainer kind must be 'global' or 'local', got {kind!r}")
 
 
-def _check_id(what: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise errors.ValidationError(f"{what} id must be an int, got {value!r}")
-    return value
-
-
-def _check_name(what: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise errors.ValidationError(f"{what} must be a non-empty str, got {value!r}")
-    return value
-
-
 def _check_json(what: str, value: object, *, mapping: bool) -> Any:
     """``value`` as it will be stored: a dict (``mapping``) or any JSON value but null."""
-    if mapping:
-        if not isinstance(value, Mapping):
-            raise errors.ValidationError(f"{what} must be a dict, got {type(value).__name__} {value!r}")
-        if not all(isinstance(key, str) for key in value):
-            raise errors.ValidationError(f"{what} keys must be str, got {sorted(map(repr, value))}")
-        value = dict(value)
-    elif value is None:
+    if not mapping and value is None:
         raise errors.ValidationError(f"{what} must be a JSON value, not None")
-    try:
-        json.dumps(value, allow_nan=True)
-    except (TypeError, ValueError) as exc:
-        raise errors.ValidationError(f"{what} is not JSON-serialisable: {exc}") from None
-    return value
+    return check_json(value, what, mapping=mapping)
 
 
 def _model(kind: Kind) -> ExplainerModel:
@@ -165,21 +143,9 @@ def _noun(kind: Kind, explainer_id: int) -> str:
 
 
 def _load(kind: Kind, explainer_id: int, *, lock: bool = False) -> Any:
-    model = _model(kind)
-    query = model.select().where(model.id == explainer_id)
-    # On PostgreSQL the row is locked so a concurrent delete cannot slip in between the
-    # check and the file write; SQLite's BEGIN IMMEDIATE already serializes writers.
-    if lock and is_postgres(current().db):
-        query = query.for_update()
-    row = query.get_or_none()
-    if row is None:
-        raise errors.NotFound(f"{_noun(kind, explainer_id)} does not exist")
-    return row
-
-
-def _require(model: type[models.BaseModel], noun: str, row_id: int) -> None:
-    if not model.select(model.id).where(model.id == row_id).exists():
-        raise errors.NotFound(f"{noun} {row_id} does not exist")
+    # Locked (PostgreSQL) so a concurrent delete cannot slip in between the check and the
+    # file write.
+    return fetch(_model(kind), explainer_id, f"{kind} explainer", lock=lock)
 
 
 # -- create, get, list, delete -------------------------------------------------------------------
@@ -190,11 +156,11 @@ def create_global(
     run_id: int, name: str, explainer_name: str, parameters: Mapping[str, Any]
 ) -> GlobalExplainerRecord:
     """A new global explainer of run ``run_id`` (NOT_STARTED); NotFound if the run does not exist."""
-    _check_id("run", run_id)
-    _check_name("explainer name", name)
-    _check_name("explainer_name", explainer_name)
+    check_id(run_id, "run")
+    check_name(name, "explainer name")
+    check_name(explainer_name, "explainer_name")
     params = _check_json(f"parameters of explainer {name!r}", parameters, mapping=True)
-    _require(models.Run, "run", run_id)
+    require(models.Run, run_id, "run")
     row = models.GlobalExplainer.create(
         run=run_id, name=name, explainer_name=explainer_name, parameters=params, created=utcnow()
     )
@@ -216,15 +182,15 @@ def create_local(
     ``scope`` says which instances are explained (any JSON value but None, e.g.
     ``{"instances": [0, 4, 9]}``). NotFound if the run or the dataset does not exist.
     """
-    _check_id("run", run_id)
-    _check_id("dataset", dataset_id)
-    _check_name("explainer name", name)
-    _check_name("explainer_name", explainer_name)
+    check_id(run_id, "run")
+    check_id(dataset_id, "dataset")
+    check_name(name, "explainer name")
+    check_name(explainer_name, "explainer_name")
     params = _check_json(f"parameters of explainer {name!r}", parameters, mapping=True)
     fit = _check_json(f"fit_parameters of explainer {name!r}", fit_parameters, mapping=True)
     scope = _check_json(f"scope of explainer {name!r}", scope, mapping=False)
-    _require(models.Run, "run", run_id)
-    _require(models.Dataset, "dataset", dataset_id)
+    require(models.Run, run_id, "run")
+    require(models.Dataset, dataset_id, "dataset")
     row = models.LocalExplainer.create(
         run=run_id,
         dataset=dataset_id,
@@ -253,14 +219,14 @@ def get(kind: Kind, explainer_id: int) -> ExplainerRecord:
 @reads
 def _get(kind: object, explainer_id: object) -> ExplainerRecord:
     checked = _check_kind(kind)
-    return _record(checked, _load(checked, _check_id(f"{checked} explainer", explainer_id)))
+    return _record(checked, _load(checked, check_id(explainer_id, f"{checked} explainer")))
 
 
 @reads
 def list_global(run_id: int) -> list[GlobalExplainerRecord]:
     """The global explainers of run ``run_id``, oldest first; NotFound if the run does not exist."""
-    _check_id("run", run_id)
-    _require(models.Run, "run", run_id)
+    check_id(run_id, "run")
+    require(models.Run, run_id, "run")
     model = models.GlobalExplainer
     query = model.select().where(model.run == run_id).order_by(model.id)
     return [_global_record(row) for row in query.iterator()]
@@ -269,19 +235,19 @@ def list_global(run_id: int) -> list[GlobalExplainerRecord]:
 @reads
 def list_local(run_id: int, dataset_id: int | None = None) -> list[LocalExplainerRecord]:
     """The local explainers of run ``run_id`` (only over ``dataset_id`` if given), oldest first."""
-    _check_id("run", run_id)
-    _require(models.Run, "run", run_id)
+    check_id(run_id, "run")
+    require(models.Run, run_id, "run")
     model = models.LocalExplainer
     query = model.select().where(model.run == run_id)
     if dataset_id is not None:
-        _check_id("dataset", dataset_id)
-        _require(models.Dataset, "dataset", dataset_id)
+        check_id(dataset_id, "dataset")
+        require(models.Dataset, dataset_id, "dataset")
         query = query.where(model.dataset == dataset_id)
     return [_local_record(row) for row in query.order_by(model.id).iterator()]
 
 
 def _delete(kind: Kind, explainer_id: object) -> None:
-    checked_id = _check_id(f"{kind} explainer", explainer_id)
+    checked_id = check_id(explainer_id, f"{kind} explainer")
     _load(kind, checked_id, lock=True)
     delete_rows(_model(kind), [checked_id])
 
@@ -301,48 +267,37 @@ def delete_local(explainer_id: int) -> None:
 # -- lifecycle ------------------------------------------------------------------------------------
 
 
-def _jobs(kind: object, explainer_id: object) -> tuple[JobLifecycle[Any], int]:
-    checked = _check_kind(kind)
-    jobs: JobLifecycle[Any] = _global_jobs if checked == "global" else _local_jobs
-    return jobs, _check_id(f"{checked} explainer", explainer_id)
+def _jobs(kind: object) -> Jobs[Any]:
+    return _global_jobs if _check_kind(kind) == "global" else _local_jobs
 
 
 def deliver(kind: Kind, explainer_id: int, job_id: str | None = None) -> ExplainerRecord:
     """NOT_STARTED -> DELIVERED: handed to the job queue as ``job_id``."""
-    if job_id is not None and not isinstance(job_id, str):
-        raise errors.ValidationError(f"job_id must be a str or None, got {job_id!r}")
-    jobs, checked_id = _jobs(kind, explainer_id)
-    result: ExplainerRecord = jobs.deliver(checked_id, job_id)
+    result: ExplainerRecord = _jobs(kind).deliver(explainer_id, job_id)
     return result
 
 
 def start(kind: Kind, explainer_id: int) -> ExplainerRecord:
     """DELIVERED -> STARTED: a worker began computing the explanation."""
-    jobs, checked_id = _jobs(kind, explainer_id)
-    result: ExplainerRecord = jobs.start(checked_id)
+    result: ExplainerRecord = _jobs(kind).start(explainer_id)
     return result
 
 
 def finish(kind: Kind, explainer_id: int) -> ExplainerRecord:
     """STARTED -> FINISHED."""
-    jobs, checked_id = _jobs(kind, explainer_id)
-    result: ExplainerRecord = jobs.finish(checked_id)
+    result: ExplainerRecord = _jobs(kind).finish(explainer_id)
     return result
 
 
 def fail(kind: Kind, explainer_id: int, error: str) -> ExplainerRecord:
     """DELIVERED or STARTED -> ERROR, keeping ``error`` as the reason shown to the user."""
-    if not isinstance(error, str):
-        raise errors.ValidationError(f"error must be a str, got {error!r}")
-    jobs, checked_id = _jobs(kind, explainer_id)
-    result: ExplainerRecord = jobs.fail(checked_id, error)
+    result: ExplainerRecord = _jobs(kind).fail(explainer_id, error)
     return result
 
 
 def reset(kind: Kind, explainer_id: int) -> ExplainerRecord:
     """FINISHED or ERROR -> NOT_STARTED (to run it again); its files are kept until overwritten."""
-    jobs, checked_id = _jobs(kind, explainer_id)
-    result: ExplainerRecord = jobs.reset(checked_id)
+    result: ExplainerRecord = _jobs(kind).reset(explainer_id)
     return result
 
 
@@ -358,7 +313,7 @@ def save_explanation(kind: Kind, explainer_id: int, obj: Any) -> ExplainerRecord
     pickle is a ValidationError and leaves the previous explanation in place.
     """
     checked = _check_kind(kind)
-    checked_id = _check_id(f"{checked} explainer", explainer_id)
+    checked_id = check_id(explainer_id, f"{checked} explainer")
     row = _load(checked, checked_id, lock=True)
     relative = files.layout("explainers", checked, checked_id, EXPLANATION_FILE)
     if not row.explanation_path:
@@ -389,7 +344,7 @@ def load_explanation(kind: Kind, explainer_id: int) -> Any:
     altered, or written by something other than this store), before anything is unpickled.
     """
     checked = _check_kind(kind)
-    checked_id = _check_id(f"{checked} explainer", explainer_id)
+    checked_id = check_id(explainer_id, f"{checked} explainer")
     row = _load(checked, checked_id)
     if not row.explanation_path:
         raise errors.NotFound(f"{_noun(checked, checked_id)} has no saved explanation")
@@ -417,7 +372,7 @@ def save_plot(kind: Kind, explainer_id: int, figure: Any) -> ExplainerRecord:
     ValidationError and writes nothing.
     """
     checked = _check_kind(kind)
-    checked_id = _check_id(f"{checked} explainer", explainer_id)
+    checked_id = check_id(explainer_id, f"{checked} explainer")
     text = _figures_json(checked, checked_id, figure)  # validated before anything is written
     row = _load(checked, checked_id, lock=True)
     relative = files.layout("explainers", checked, checked_id, PLOT_FILE)
@@ -444,7 +399,7 @@ def load_plot(kind: Kind, explainer_id: int, as_figure: bool = True) -> Any:
     NotFound if no plot was saved.
     """
     checked = _check_kind(kind)
-    checked_id = _check_id(f"{checked} explainer", explainer_id)
+    checked_id = check_id(explainer_id, f"{checked} explainer")
     row = _load(checked, checked_id)
     relative = row.plot_path if checked == "global" else row.plots_path
     if not relative:

@@ -22,11 +22,12 @@ from typing import Any
 
 from . import cascade, errors, files, models
 from .clock import utcnow
-from .database import current, is_postgres, reads, writes
+from .database import reads, writes
 from .enums import RunStatus
-from .lifecycle import JobLifecycle, move
-from .notebooks import check_id, check_parameters, check_text, lock_notebook
+from .lifecycle import move
+from .notebooks import check_parameters, lock_notebook
 from .records import ExplorerRecord, job_state
+from .rows import Jobs, check_id, check_name, check_text, fetch, require
 
 JSON_RESULT = "result.json"
 BINARY_RESULT = "result.bin"
@@ -48,24 +49,15 @@ def explorer_record(row: Any) -> ExplorerRecord:
     )
 
 
-_jobs = JobLifecycle(models.Explorer, explorer_record)
+_jobs = Jobs(models.Explorer, explorer_record, "explorer")
 
 
 def _get(explorer_id: int) -> Any:
-    row = models.Explorer.get_or_none(models.Explorer.id == explorer_id)
-    if row is None:
-        raise errors.NotFound(f"explorer {explorer_id} does not exist")
-    return row
+    return fetch(models.Explorer, explorer_id, "explorer")
 
 
 def _lock(explorer_id: int) -> Any:
-    query = models.Explorer.select().where(models.Explorer.id == explorer_id)
-    if is_postgres(current().db):
-        query = query.for_update()
-    row = query.get_or_none()
-    if row is None:
-        raise errors.NotFound(f"explorer {explorer_id} does not exist")
-    return row
+    return fetch(models.Explorer, explorer_id, "explorer", lock=True)
 
 
 def _check_columns(columns: object) -> builtins.list[str]:
@@ -94,10 +86,11 @@ def create(
     missing ones otherwise).
     """
     check_id(notebook_id, "notebook")
-    check_text(exploration_type, "exploration type")
+    check_text(exploration_type, "exploration type", required=True)
     column_list = _check_columns(columns)
     params = check_parameters(parameters, f"parameters of explorer {exploration_type!r}")
-    check_text(name, "explorer name", optional=True)
+    if name is not None:
+        check_name(name, "explorer name")
     notebook = lock_notebook(notebook_id)
     available = set(files.read_arrow_schema(notebook.file_path).names)  # the footer only
     missing = [column for column in column_list if column not in available]
@@ -131,8 +124,7 @@ def get(explorer_id: int) -> ExplorerRecord:
 def list(notebook_id: int) -> builtins.list[ExplorerRecord]:
     """The explorers of notebook ``notebook_id``, by step then creation order."""
     check_id(notebook_id, "notebook")
-    if models.Notebook.get_or_none(models.Notebook.id == notebook_id) is None:
-        raise errors.NotFound(f"notebook {notebook_id} does not exist")
+    require(models.Notebook, notebook_id, "notebook")
     query = (
         models.Explorer.select()
         .where(models.Explorer.notebook == notebook_id)
@@ -153,31 +145,23 @@ def delete(explorer_id: int) -> None:
 
 
 def deliver(explorer_id: int, job_id: str | None = None) -> ExplorerRecord:
-    check_id(explorer_id, "explorer")
-    if job_id is not None and not isinstance(job_id, str):
-        raise errors.ValidationError(f"job id must be a string, got {job_id!r}")
     return _jobs.deliver(explorer_id, job_id)
 
 
 def start(explorer_id: int) -> ExplorerRecord:
-    check_id(explorer_id, "explorer")
     return _jobs.start(explorer_id)
 
 
 def finish(explorer_id: int) -> ExplorerRecord:
-    check_id(explorer_id, "explorer")
     return _jobs.finish(explorer_id)
 
 
 def fail(explorer_id: int, error: str) -> ExplorerRecord:
-    check_id(explorer_id, "explorer")
-    check_text(error, "error message")
     return _jobs.fail(explorer_id, error)
 
 
 def reset(explorer_id: int) -> ExplorerRecord:
     """Back to NOT_STARTED, keeping the result (see :func:`clear_result` to drop it too)."""
-    check_id(explorer_id, "explorer")
     return _jobs.reset(explorer_id)
 
 

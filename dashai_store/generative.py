@@ -66,9 +66,8 @@ import peewee
 from . import errors, files
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import current, is_postgres, reads, writes
+from .database import reads, writes
 from .enums import DataType
-from .lifecycle import JobLifecycle
 from .models import GenerativeProcess, GenerativeSession, ParameterHistory, ProcessData
 from .records import (
     GenerativeProcessRecord,
@@ -78,6 +77,7 @@ from .records import (
     Payload,
     job_state,
 )
+from .rows import Jobs, check_id, check_name, check_text, fetch
 
 __all__ = [
     "PayloadInput",
@@ -128,14 +128,9 @@ UNSET = _Unset.UNSET
 # -- validation ---------------------------------------------------------------------------
 
 
-def _check_id(value: object, noun: str) -> int:
-    # bool is an int subclass, but True is never a row id a caller meant.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise errors.ValidationError(f"{noun} id must be an int, got {type(value).__name__} {value!r}")
-    return value
-
-
 def _check_text(value: object, what: str, *, allow_nul: bool = False) -> str:
+    """Payload text: like :func:`.rows.check_text`, but the message never shows the value
+    (a payload may be megabytes) and NUL may be allowed (a JSON string escapes it)."""
     if not isinstance(value, str):
         raise errors.ValidationError(f"{what} must be a str, got {type(value).__name__}")
     if not allow_nul and "\x00" in value:
@@ -146,13 +141,6 @@ def _check_text(value: object, what: str, *, allow_nul: bool = False) -> str:
     except UnicodeEncodeError as exc:
         raise errors.ValidationError(f"{what} is not valid Unicode text: {exc.reason}") from exc
     return value
-
-
-def _check_name(value: object, what: str) -> str:
-    text = _check_text(value, what)
-    if not text.strip():
-        raise errors.ValidationError(f"{what} must not be empty")
-    return text
 
 
 def _check_json(value: Any, where: str, active: set[int]) -> None:
@@ -330,22 +318,15 @@ def _session_row(session_id: object, *, lock: bool = False) -> GenerativeSession
     On SQLite the write transaction already holds the database's write lock (BEGIN
     IMMEDIATE); PostgreSQL needs the row lock so concurrent read-modify-writes serialise.
     """
-    sid = _check_id(session_id, "generative session")
-    query = GenerativeSession.select().where(GenerativeSession.id == sid)
-    if lock and is_postgres(current().db):
-        query = query.for_update()
-    row = query.first()
-    if row is None:
-        raise errors.NotFound(f"generative session {sid} does not exist")
+    sid = check_id(session_id, "generative session")
+    row = fetch(GenerativeSession, sid, "generative session", lock=lock)
     assert isinstance(row, GenerativeSession)
     return row
 
 
 def _process_row(process_id: object) -> GenerativeProcess:
-    pid = _check_id(process_id, "generative process")
-    row = GenerativeProcess.get_or_none(GenerativeProcess.id == pid)
-    if row is None:
-        raise errors.NotFound(f"generative process {pid} does not exist")
+    pid = check_id(process_id, "generative process")
+    row = fetch(GenerativeProcess, pid, "generative process")
     assert isinstance(row, GenerativeProcess)
     return row
 
@@ -434,12 +415,11 @@ def create_session(
     >>> [h.parameters for h in generative.parameter_history(s.id)]                    # doctest: +SKIP
     [{'steps': 4}]
     """
-    _check_name(name, "generative session name")
-    _check_name(task_name, "task_name")
-    _check_name(model_name, "model_name")
+    check_name(name, "generative session name")
+    check_name(task_name, "task_name")
+    check_name(model_name, "model_name")
     params = _parameters(parameters, "parameters")
-    if description is not None:
-        _check_text(description, "description")
+    check_text(description, "description", optional=True)
     if GenerativeSession.select().where(GenerativeSession.name == name).exists():
         raise errors.AlreadyExists(f"a generative session named {name!r} already exists")
     now = utcnow()
@@ -468,7 +448,7 @@ def get_session(session_id: int) -> GenerativeSessionRecord:
 @reads
 def get_session_by_name(name: str) -> GenerativeSessionRecord:
     """The session named ``name``; NotFound if there is none."""
-    _check_text(name, "generative session name")
+    check_text(name, "generative session name")
     row = GenerativeSession.get_or_none(GenerativeSession.name == name)
     if row is None:
         raise errors.NotFound(f"no generative session is named {name!r}")
@@ -480,7 +460,7 @@ def list_sessions(task_name: str | None = None) -> list[GenerativeSessionRecord]
     """All sessions in creation order, optionally only those of ``task_name``."""
     query = GenerativeSession.select().order_by(GenerativeSession.id)
     if task_name is not None:
-        query = query.where(GenerativeSession.task_name == _check_text(task_name, "task_name"))
+        query = query.where(GenerativeSession.task_name == check_text(task_name, "task_name"))
     return [_session_record(row) for row in query.iterator()]
 
 
@@ -499,7 +479,7 @@ def update_session(
     row = _session_row(session_id)
     changes: dict[str, Any] = {}
     if not isinstance(name, _Unset):
-        _check_name(name, "generative session name")
+        check_name(name, "generative session name")
         if name != row.name:
             taken = GenerativeSession.select().where(
                 (GenerativeSession.name == name) & (GenerativeSession.id != row.id)
@@ -508,8 +488,7 @@ def update_session(
                 raise errors.AlreadyExists(f"a generative session named {name!r} already exists")
             changes["name"] = name
     if not isinstance(description, _Unset):
-        if description is not None:
-            _check_text(description, "description")
+        check_text(description, "description", optional=True)
         if description != row.description:
             changes["description"] = description
     if not changes:
@@ -569,12 +548,10 @@ def restore_parameters(session_id: int, snapshot_id: int) -> ParameterSnapshot:
     current ones writes nothing and returns the current snapshot. A snapshot of another
     session raises ValidationError.
     """
-    sid = _check_id(session_id, "generative session")
-    hid = _check_id(snapshot_id, "parameter snapshot")
+    sid = check_id(session_id, "generative session")
+    hid = check_id(snapshot_id, "parameter snapshot")
     session = _session_row(sid, lock=True)
-    snapshot: Any = ParameterHistory.get_or_none(ParameterHistory.id == hid)
-    if snapshot is None:
-        raise errors.NotFound(f"parameter snapshot {hid} does not exist")
+    snapshot = fetch(ParameterHistory, hid, "parameter snapshot")
     if snapshot.session_id != sid:
         raise errors.ValidationError(
             f"parameter snapshot {hid} belongs to generative session {snapshot.session_id}, not {sid}"
@@ -597,11 +574,8 @@ def parameter_history(session_id: int) -> list[ParameterSnapshot]:
 @reads
 def get_snapshot(snapshot_id: int) -> ParameterSnapshot:
     """One snapshot, e.g. the one a process ran with (``process.parameter_history_id``)."""
-    hid = _check_id(snapshot_id, "parameter snapshot")
-    row = ParameterHistory.get_or_none(ParameterHistory.id == hid)
-    if row is None:
-        raise errors.NotFound(f"parameter snapshot {hid} does not exist")
-    return _snapshot_record(row)
+    hid = check_id(snapshot_id, "parameter snapshot")
+    return _snapshot_record(fetch(ParameterHistory, hid, "parameter snapshot"))
 
 
 @reads
@@ -662,7 +636,7 @@ def add_outputs(process_id: int, outputs: Sequence[PayloadInput]) -> list[Payloa
 
     ``outputs`` are ``(data_type, value)`` pairs (see the module docstring).
     """
-    pid = _check_id(process_id, "generative process")
+    pid = check_id(process_id, "generative process")
     items = _payload_inputs(outputs, "outputs")
     process = _process_row(pid)
     records = _insert_payloads(process, items, False)
@@ -714,24 +688,22 @@ def delete_process(process_id: int) -> None:
 
 # -- lifecycle ----------------------------------------------------------------------------
 
-_jobs = JobLifecycle(GenerativeProcess, _process_record)
+_jobs = Jobs(GenerativeProcess, _process_record, "generative process")
 
 
 def deliver(process_id: int, job_id: str | None = None) -> GenerativeProcessRecord:
     """NOT_STARTED -> DELIVERED, recording the job queue's id for the process."""
-    if job_id is not None:
-        _check_text(job_id, "job_id")
-    return _jobs.deliver(_check_id(process_id, "generative process"), job_id)
+    return _jobs.deliver(process_id, job_id)
 
 
 def start(process_id: int) -> GenerativeProcessRecord:
     """DELIVERED -> STARTED."""
-    return _jobs.start(_check_id(process_id, "generative process"))
+    return _jobs.start(process_id)
 
 
 def finish(process_id: int) -> GenerativeProcessRecord:
     """STARTED -> FINISHED."""
-    return _jobs.finish(_check_id(process_id, "generative process"))
+    return _jobs.finish(process_id)
 
 
 @writes
@@ -741,8 +713,8 @@ def fail(process_id: int, error: str) -> GenerativeProcessRecord:
     The app shows a failed process's outputs, so the message is also added as an output
     payload of type ``str``, in the same transaction as the move.
     """
-    pid = _check_id(process_id, "generative process")
-    message = _check_text(error, "error")
+    pid = check_id(process_id, "generative process")
+    message = _jobs.check_error(pid, error)
     record = _jobs.fail(pid, message)
     ProcessData.create(process=pid, data=message, data_type=DataType.str.value, is_input=False)
     return record

@@ -67,6 +67,7 @@ from .clock import utcnow
 from .database import current, is_postgres, reads, run_in_transaction
 from .enums import LevelEnum, SplitEnum, coerce
 from .records import MetricPoint
+from .rows import check_id, could_exist, not_found
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -82,7 +83,6 @@ CHUNK_ROWS = 20_000
 FETCH_ROWS = 1_000
 
 STEP_MIN, STEP_MAX = -(2**31), 2**31 - 1
-_ID_MAX = 2**63 - 1
 _SPLITS = frozenset(SplitEnum.__members__)
 _LEVELS = frozenset(LevelEnum.__members__)
 # Two-key advisory locks live in their own key space (the migrator uses the one-key form).
@@ -129,13 +129,10 @@ Point = Sequence[Any] | Mapping[str, Any]
 
 
 def _check_run_id(run_id: object) -> int:
-    if type(run_id) is not int:
-        if isinstance(run_id, bool) or not isinstance(run_id, int):
-            raise errors.ValidationError(f"a run id must be an int, got {run_id!r}")
-        run_id = int(run_id)
-    if not 0 < run_id <= _ID_MAX:  # no such row can exist; and the drivers cannot bind it
-        raise errors.NotFound(f"run {run_id} does not exist")
-    return run_id
+    checked = check_id(run_id, "run")
+    if not could_exist(checked):  # answered here: the write paths below never SELECT the run
+        raise not_found("run", checked)
+    return checked
 
 
 def _where(point: int | None) -> str:
@@ -226,7 +223,7 @@ def log(
     row: tuple[Any, ...]
     if postgres:
         if run_id > STEP_MAX:  # PostgreSQL's ids are 32-bit: pg_advisory_xact_lock(int, int)
-            raise errors.NotFound(f"run {run_id} does not exist")
+            raise not_found("run", run_id)
         row = (run_id, name, None if number != number else number, split_name, level_name, step, moment)
     else:
         row = (run_id, name, number, split_name, level_name, step, moment.isoformat(" "))
@@ -244,7 +241,7 @@ def log(
         except peewee.IntegrityError as exc:
             # The only foreign key of a metric is its run: no SELECT is spent on the happy path.
             if "foreign key" in str(exc).lower():
-                raise errors.NotFound(f"run {run_id} does not exist") from None
+                raise not_found("run", run_id) from None
             raise
 
     run_in_transaction(write)
@@ -300,7 +297,7 @@ def log_many(run_id: int, points: Iterable[Point], *, timestamp: datetime | None
             cursor = db.cursor()
             cursor.execute(f"SELECT 1 FROM run WHERE id = {db.param}", (run_id,))
             if cursor.fetchone() is None:
-                raise errors.NotFound(f"run {run_id} does not exist")
+                raise not_found("run", run_id)
             if postgres:
                 cursor.execute(_PG_LOCK, (_LOCK_NAMESPACE, run_id))
                 cursor.execute(_PG_LOAD_TABLE)
@@ -491,7 +488,7 @@ def _require_run(run_id: int) -> None:
         cursor = db.cursor()
         cursor.execute(f"SELECT 1 FROM run WHERE id = {param}", (run_id,))
         if cursor.fetchone() is None:
-            raise errors.NotFound(f"run {run_id} does not exist")
+            raise not_found("run", run_id)
 
 
 def _points(rows: Iterable[tuple[Any, ...]], run_id: int) -> builtins.list[MetricPoint]:

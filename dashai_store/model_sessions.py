@@ -36,9 +36,9 @@ import peewee
 from . import errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import current, is_postgres, reads, writes
-from .datasets import check_id, check_name
+from .database import reads, writes
 from .records import ModelSessionRecord
+from .rows import check_id, check_name, fetch, require
 
 __all__ = [
     "OPTION_KEYS",
@@ -66,7 +66,6 @@ UPDATABLE = (
     "test_metrics",
 )
 _METRIC_FIELDS = ("train_metrics", "validation_metrics", "test_metrics")
-_MAX_ID = 2**63 - 1
 
 
 # -- validation ------------------------------------------------------------------------------------
@@ -147,13 +146,7 @@ def _check_columns(value: object, what: str, label: str) -> builtins.list[str]:
 
 
 def _check_task(value: object, label: str) -> str:
-    if not isinstance(value, str):
-        raise errors.ValidationError(
-            f"task_name of {label} must be a str, got {type(value).__name__} {value!r}"
-        )
-    if not value.strip():
-        raise errors.ValidationError(f"task_name of {label} must not be empty")
-    return value
+    return check_name(value, f"task_name of {label}")
 
 
 def _check_columns_in_dataset(
@@ -200,20 +193,8 @@ def _record(row: Any) -> ModelSessionRecord:
     )
 
 
-def _select_for(model: type[models.BaseModel], row_id: int, noun: str, *, lock: bool) -> Any:
-    if not 0 < row_id <= _MAX_ID:
-        raise errors.NotFound(f"{noun} {row_id} does not exist")
-    query = model.select().where(model.id == row_id)
-    if lock and is_postgres(current().db):  # SQLite's BEGIN IMMEDIATE already serializes writers
-        query = query.for_update()
-    row = query.get_or_none()
-    if row is None:
-        raise errors.NotFound(f"{noun} {row_id} does not exist")
-    return row
-
-
 def _load(session_id: int, *, lock: bool = False) -> Any:
-    return _select_for(models.ModelSession, session_id, "model session", lock=lock)
+    return fetch(models.ModelSession, session_id, "model session", lock=lock)
 
 
 def _refuse_taken(name: str, *, other_than: int | None = None) -> None:
@@ -259,7 +240,7 @@ def create(
             ("test_metrics", test_metrics),
         )
     }
-    dataset = _select_for(models.Dataset, dataset_id, "dataset", lock=False)
+    dataset = fetch(models.Dataset, dataset_id, "dataset")
     _check_columns_in_dataset(dataset, inputs, outputs, label)
     _refuse_taken(name)
     now = utcnow()
@@ -296,7 +277,7 @@ def list(dataset_id: int | None = None) -> builtins.list[ModelSessionRecord]:
     query = session.select().order_by(session.id)
     if dataset_id is not None:
         check_id(dataset_id, "dataset")
-        _select_for(models.Dataset, dataset_id, "dataset", lock=False)
+        require(models.Dataset, dataset_id, "dataset")
         query = query.where(session.dataset == dataset_id)
     return [_record(row) for row in query.iterator()]
 
@@ -338,7 +319,7 @@ def update(session_id: int, **changes: Any) -> ModelSessionRecord:
     if not differing:
         return _record(row)
     if "input_columns" in differing or "output_columns" in differing:
-        dataset = _select_for(models.Dataset, row.dataset_id, "dataset", lock=False)
+        dataset = fetch(models.Dataset, row.dataset_id, "dataset")
         inputs = differing.get("input_columns", row.input_columns)
         outputs = differing.get("output_columns", row.output_columns)
         _check_columns_in_dataset(dataset, inputs, outputs, label)

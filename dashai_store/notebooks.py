@@ -24,31 +24,23 @@ at position 0). No snapshot file outlives the step that refers to it.
 from __future__ import annotations
 
 import builtins
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import cascade, errors, files, models
 from .clock import utcnow
-from .database import current, is_postgres, reads, run_in_transaction, writes
+from .database import reads, run_in_transaction, writes
 from .enums import RunStatus
-from .lifecycle import JobLifecycle, move
+from .lifecycle import DELIVERED, ERROR, FINISHED, NOT_STARTED, STARTED, move
 from .records import ConverterRecord, DatasetRecord, NotebookRecord, job_state
+from .rows import Jobs, check_id, check_json, check_name, check_text, fetch
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 ConverterFn = Callable[["pa.Table", dict[str, Any]], object]
 """A converter: takes the current table and the step's parameters, returns the new table."""
-
-NOT_STARTED, DELIVERED, STARTED, FINISHED, ERROR = (
-    RunStatus.NOT_STARTED,
-    RunStatus.DELIVERED,
-    RunStatus.STARTED,
-    RunStatus.FINISHED,
-    RunStatus.ERROR,
-)
 
 
 # -- records and validation ------------------------------------------------------------------
@@ -81,35 +73,15 @@ def converter_record(row: Any) -> ConverterRecord:
     )
 
 
-_jobs = JobLifecycle(models.Converter, converter_record)
-
-
-def check_id(value: object, noun: str) -> int:
-    """``value`` as a row id, or ValidationError (a bool is not an id)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise errors.ValidationError(f"{noun} id must be an int, got {type(value).__name__} {value!r}")
-    return value
-
-
-def check_text(value: object, what: str, *, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise errors.ValidationError(f"{what} must be a non-empty string, got {value!r}")
-    return value
+_jobs = Jobs(models.Converter, converter_record, "converter")
 
 
 def check_parameters(value: object, what: str) -> dict[str, Any]:
     """A JSON object with string keys (None is an empty one), or ValidationError."""
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
-        raise errors.ValidationError(f"{what} must be a dict with string keys, got {value!r}")
-    try:
-        json.dumps(value, allow_nan=True)
-    except (TypeError, ValueError) as exc:
-        raise errors.ValidationError(f"{what} are not JSON-serializable: {exc}") from exc
-    return value
+    checked: dict[str, Any] = check_json(value, what, mapping=True)
+    return checked
 
 
 def _label(row: Any) -> str:
@@ -123,27 +95,15 @@ def lock_notebook(notebook_id: int) -> Any:
     two processes changing one notebook's pipeline (adding steps, applying, reverting) take
     turns instead of racing on positions.
     """
-    query = models.Notebook.select().where(models.Notebook.id == notebook_id)
-    if is_postgres(current().db):
-        query = query.for_update()
-    row = query.get_or_none()
-    if row is None:
-        raise errors.NotFound(f"notebook {notebook_id} does not exist")
-    return row
+    return fetch(models.Notebook, notebook_id, "notebook", lock=True)
 
 
 def _get_notebook(notebook_id: int) -> Any:
-    row = models.Notebook.get_or_none(models.Notebook.id == notebook_id)
-    if row is None:
-        raise errors.NotFound(f"notebook {notebook_id} does not exist")
-    return row
+    return fetch(models.Notebook, notebook_id, "notebook")
 
 
 def _get_converter(converter_id: int) -> Any:
-    row = models.Converter.get_or_none(models.Converter.id == converter_id)
-    if row is None:
-        raise errors.NotFound(f"converter {converter_id} does not exist")
-    return row
+    return fetch(models.Converter, converter_id, "converter")
 
 
 def _step_path(notebook: Any, step: int) -> str:
@@ -196,12 +156,10 @@ def create(dataset_id: int, name: str | None = None, description: str | None = N
     the notebook never writes or deletes it. The dataset must be FINISHED (have its data).
     """
     check_id(dataset_id, "dataset")
-    check_text(name, "notebook name", optional=True)
-    if description is not None and not isinstance(description, str):
-        raise errors.ValidationError(f"notebook description must be a string, got {description!r}")
-    dataset = models.Dataset.get_or_none(models.Dataset.id == dataset_id)
-    if dataset is None:
-        raise errors.NotFound(f"dataset {dataset_id} does not exist")
+    if name is not None:
+        check_name(name, "notebook name")
+    check_text(description, "notebook description", optional=True)
+    dataset = fetch(models.Dataset, dataset_id, "dataset")
     if dataset.status != FINISHED.name or not dataset.file_path:
         raise errors.InvalidTransition(
             f"dataset {dataset_id} ({dataset.name!r}) is {dataset.status} and has no data yet; "
@@ -256,7 +214,7 @@ def add_converter(
 ) -> ConverterRecord:
     """Append step ``converter`` (its name in the app's registry) at the next position, NOT_STARTED."""
     check_id(notebook_id, "notebook")
-    check_text(converter, "converter name")
+    check_name(converter, "converter name")
     params = check_parameters(parameters, f"parameters of converter {converter!r}")
     notebook = lock_notebook(notebook_id)
     last = (
@@ -282,16 +240,11 @@ def add_converter(
 
 def deliver(converter_id: int, job_id: str | None = None) -> ConverterRecord:
     """Mark step ``converter_id`` DELIVERED to the job queue under ``job_id``."""
-    check_id(converter_id, "converter")
-    if job_id is not None and not isinstance(job_id, str):
-        raise errors.ValidationError(f"job id must be a string, got {job_id!r}")
     return _jobs.deliver(converter_id, job_id)
 
 
 def fail(converter_id: int, error: str) -> ConverterRecord:
     """Mark a DELIVERED or STARTED step ERROR (e.g. its worker could not load the converter)."""
-    check_id(converter_id, "converter")
-    check_text(error, "error message")
     return _jobs.fail(converter_id, error)
 
 
@@ -615,7 +568,7 @@ def save_as_dataset(notebook_id: int, name: str) -> DatasetRecord:
     from . import datasets
 
     check_id(notebook_id, "notebook")
-    check_text(name, "dataset name")
+    check_name(name, "dataset name")
     notebook = lock_notebook(notebook_id)
     table = files.read_arrow(notebook.file_path)
     return datasets.create(name, table, lineage=_lineage(notebook))

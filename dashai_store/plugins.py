@@ -27,9 +27,10 @@ from peewee import EXCLUDED
 from . import errors, models
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import current, is_postgres, reads, writes
+from .database import reads, writes
 from .enums import PluginStatus, PluginTag, coerce
 from .records import PluginRecord
+from .rows import check_id, check_name, check_text, fetch
 
 __all__ = [
     "delete",
@@ -46,20 +47,6 @@ _TAG_ORDER = {tag.name: position for position, tag in enumerate(PluginTag)}
 
 
 # -- validation ------------------------------------------------------------------------------
-
-
-def _check_id(plugin_id: object) -> int:
-    if isinstance(plugin_id, bool) or not isinstance(plugin_id, int):
-        raise errors.ValidationError(f"a plugin id must be an int, got {plugin_id!r}")
-    return plugin_id
-
-
-def _check_text(what: str, value: object, *, required: bool = False) -> str:
-    if not isinstance(value, str):
-        raise errors.ValidationError(f"{what} must be a str, got {type(value).__name__} {value!r}")
-    if required and not value.strip():
-        raise errors.ValidationError(f"{what} must not be empty")
-    return value
 
 
 def _tag_names(tags: object, *, plugin: str | None = None) -> builtins.list[str]:
@@ -114,13 +101,7 @@ def _record(row: Any, tags: tuple[PluginTag, ...]) -> PluginRecord:
 
 
 def _load(plugin_id: int, *, lock: bool = False) -> Any:
-    query = models.Plugin.select().where(models.Plugin.id == plugin_id)
-    if lock and is_postgres(current().db):  # SQLite's BEGIN IMMEDIATE already serializes writers
-        query = query.for_update()
-    row = query.get_or_none()
-    if row is None:
-        raise errors.NotFound(f"plugin {plugin_id} does not exist")
-    return row
+    return fetch(models.Plugin, plugin_id, "plugin", lock=lock)
 
 
 def _fetch(plugin_id: int) -> PluginRecord:
@@ -160,17 +141,17 @@ def register(
     Everything happens in one transaction; an invalid argument (unknown tag or status,
     wrong type, empty name or version) raises ValidationError and writes nothing.
     """
-    _check_text("plugin name", name, required=True)
-    _check_text(f"author of plugin {name!r}", author)
-    _check_text(f"version of plugin {name!r}", version, required=True)
-    _check_text(f"summary of plugin {name!r}", summary)
-    _check_text(f"description of plugin {name!r}", description)
-    _check_text(f"description_content_type of plugin {name!r}", description_content_type, required=True)
+    check_name(name, "plugin name")
+    check_text(author, f"author of plugin {name!r}")
+    check_text(version, f"version of plugin {name!r}", required=True)
+    check_text(summary, f"summary of plugin {name!r}")
+    check_text(description, f"description of plugin {name!r}")
+    check_text(description_content_type, f"description_content_type of plugin {name!r}", required=True)
     tag_names = _tag_names(tags, plugin=name)
     status_name = coerce(PluginStatus, status)
     if installed_version is None:
         installed_version = version if status_name == PluginStatus.INSTALLED.name else ""
-    _check_text(f"installed_version of plugin {name!r}", installed_version)
+    check_text(installed_version, f"installed_version of plugin {name!r}")
 
     now = utcnow()
     plugin = models.Plugin
@@ -218,7 +199,7 @@ def register(
 @writes
 def set_status(plugin_id: int, status: PluginStatus | str) -> PluginRecord:
     """Set plugin ``plugin_id``'s status (a PluginStatus member or its name)."""
-    _check_id(plugin_id)
+    check_id(plugin_id, "plugin")
     status_name = coerce(PluginStatus, status)
     _load(plugin_id, lock=True)
     models.Plugin.update(status=status_name, last_modified=utcnow()).where(
@@ -233,7 +214,7 @@ def upgrade(plugin_id: int) -> PluginRecord:
 
     This is also how a REGISTERED plugin is marked as installed for the first time.
     """
-    _check_id(plugin_id)
+    check_id(plugin_id, "plugin")
     _load(plugin_id, lock=True)
     models.Plugin.update(
         installed_version=models.Plugin.latest_version,
@@ -246,7 +227,7 @@ def upgrade(plugin_id: int) -> PluginRecord:
 @writes
 def delete(plugin_id: int) -> None:
     """Delete plugin ``plugin_id``; its tags go with it (ON DELETE CASCADE)."""
-    _check_id(plugin_id)
+    check_id(plugin_id, "plugin")
     _load(plugin_id, lock=True)
     delete_rows(models.Plugin, [plugin_id])
 
@@ -257,14 +238,14 @@ def delete(plugin_id: int) -> None:
 @reads
 def get(plugin_id: int) -> PluginRecord:
     """Plugin ``plugin_id``; NotFound if there is none."""
-    _check_id(plugin_id)
+    check_id(plugin_id, "plugin")
     return _fetch(plugin_id)
 
 
 @reads
 def get_by_name(name: str) -> PluginRecord:
     """The plugin called ``name``; NotFound if there is none."""
-    _check_text("plugin name", name)
+    check_text(name, "plugin name")
     row = models.Plugin.get_or_none(models.Plugin.name == name)
     if row is None:
         raise errors.NotFound(f"plugin {name!r} does not exist")

@@ -17,13 +17,13 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any
 
-from . import errors, files, lifecycle, models
+from . import errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import current, is_postgres, reads, writes
-from .datasets import check_id
+from .database import reads, writes
 from .enums import RunStatus, coerce
 from .records import PredictionRecord, job_state
+from .rows import Jobs, check_id, fetch, require
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -42,7 +42,6 @@ __all__ = [
 ]
 
 RESULTS_FILE = "results.arrow"
-_MAX_ID = 2**63 - 1
 
 
 def _record(row: Any) -> PredictionRecord:
@@ -57,20 +56,8 @@ def _record(row: Any) -> PredictionRecord:
     )
 
 
-def _select(model: type[models.BaseModel], row_id: int, noun: str, *, lock: bool = False) -> Any:
-    if not 0 < row_id <= _MAX_ID:  # never an id; PostgreSQL would refuse the value itself
-        raise errors.NotFound(f"{noun} {row_id} does not exist")
-    query = model.select().where(model.id == row_id)
-    if lock and is_postgres(current().db):  # SQLite's BEGIN IMMEDIATE already serializes writers
-        query = query.for_update()
-    row = query.get_or_none()
-    if row is None:
-        raise errors.NotFound(f"{noun} {row_id} does not exist")
-    return row
-
-
 def _load(prediction_id: int, *, lock: bool = False) -> Any:
-    return _select(models.Prediction, prediction_id, "prediction", lock=lock)
+    return fetch(models.Prediction, prediction_id, "prediction", lock=lock)
 
 
 # -- create and lifecycle ---------------------------------------------------------------------------
@@ -85,9 +72,9 @@ def create(run_id: int, dataset_id: int | None) -> PredictionRecord:
     check_id(run_id, "run")
     if dataset_id is not None:
         check_id(dataset_id, "dataset")
-    _select(models.Run, run_id, "run")
+    require(models.Run, run_id, "run")
     if dataset_id is not None:
-        _select(models.Dataset, dataset_id, "dataset")
+        require(models.Dataset, dataset_id, "dataset")
     now = utcnow()
     row_id = models.Prediction.insert(
         run=run_id,
@@ -99,39 +86,26 @@ def create(run_id: int, dataset_id: int | None) -> PredictionRecord:
     return _record(_load(int(row_id)))
 
 
-_jobs = lifecycle.JobLifecycle(models.Prediction, _record)
-
-
-def _check_text(value: object, what: str, prediction_id: int, *, optional: bool = True) -> None:
-    if not (isinstance(value, str) or (optional and value is None)):
-        raise errors.ValidationError(
-            f"{what} of prediction {prediction_id} must be a str, got {type(value).__name__} {value!r}"
-        )
+_jobs = Jobs(models.Prediction, _record, "prediction")
 
 
 def deliver(prediction_id: int, job_id: str | None = None) -> PredictionRecord:
     """NOT_STARTED -> DELIVERED; records the job id and the delivery time."""
-    check_id(prediction_id, "prediction")
-    _check_text(job_id, "job id", prediction_id)
     return _jobs.deliver(prediction_id, job_id)
 
 
 def start(prediction_id: int) -> PredictionRecord:
     """DELIVERED -> STARTED; records the start time."""
-    check_id(prediction_id, "prediction")
     return _jobs.start(prediction_id)
 
 
 def finish(prediction_id: int) -> PredictionRecord:
     """STARTED -> FINISHED; records the end time."""
-    check_id(prediction_id, "prediction")
     return _jobs.finish(prediction_id)
 
 
 def fail(prediction_id: int, error: str) -> PredictionRecord:
     """DELIVERED or STARTED -> ERROR; records the end time and the error message."""
-    check_id(prediction_id, "prediction")
-    _check_text(error, "error message", prediction_id, optional=False)
     return _jobs.fail(prediction_id, error)
 
 
@@ -199,11 +173,11 @@ def list(
     query = prediction.select().order_by(prediction.id)
     if run_id is not None:
         check_id(run_id, "run")
-        _select(models.Run, run_id, "run")
+        require(models.Run, run_id, "run")
         query = query.where(prediction.run == run_id)
     if dataset_id is not None:
         check_id(dataset_id, "dataset")
-        _select(models.Dataset, dataset_id, "dataset")
+        require(models.Dataset, dataset_id, "dataset")
         query = query.where(prediction.dataset == dataset_id)
     if status is not None:
         query = query.where(prediction.status == coerce(RunStatus, status))

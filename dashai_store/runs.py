@@ -22,17 +22,18 @@ STARTED -> FINISHED | ERROR); any other move raises InvalidTransition.
 from __future__ import annotations
 
 import builtins
-import json
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from . import errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import reads, writes
+from .database import _in_transaction, current, reads, run_in_transaction, writes
 from .enums import RunStatus, coerce
-from .lifecycle import NOT_STARTED, JobLifecycle, move
+from .lifecycle import NOT_STARTED, move
 from .records import RunRecord, job_state
+from .rows import Jobs, check_id, check_json, check_name, check_text, fetch, require
 
 __all__ = [
     "PLOT_KINDS",
@@ -85,31 +86,6 @@ def _record(row: Any) -> RunRecord:
     )
 
 
-def _check_id(what: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise errors.ValidationError(f"a {what} id must be an int, got {value!r}")
-    return value
-
-
-def _check_text(what: str, value: object, *, required: bool) -> str:
-    if not isinstance(value, str):
-        raise errors.ValidationError(f"{what} must be a str, got {type(value).__name__} {value!r}")
-    if required and not value.strip():
-        raise errors.ValidationError(f"{what} must not be empty")
-    return value
-
-
-def _check_json(what: str, value: object, *, mapping: bool) -> Any:
-    if mapping and not isinstance(value, Mapping):
-        raise errors.ValidationError(f"{what} must be a dict, got {type(value).__name__} {value!r}")
-    try:
-        # The column's own encoding (JSONField keeps NaN/Infinity), checked before any write.
-        json.dumps(value, ensure_ascii=False, allow_nan=True)
-    except (TypeError, ValueError) as exc:
-        raise errors.ValidationError(f"{what} is not JSON-serializable: {exc}") from None
-    return dict(value) if isinstance(value, Mapping) else value
-
-
 def _check_kind(kind: object) -> str:
     if not isinstance(kind, str) or kind not in PLOT_KINDS:
         raise errors.ValidationError(f"{kind!r} is not a plot kind; expected one of {', '.join(PLOT_KINDS)}")
@@ -117,10 +93,7 @@ def _check_kind(kind: object) -> str:
 
 
 def _row(run_id: int) -> Any:
-    row = models.Run.get_or_none(models.Run.id == run_id)
-    if row is None:
-        raise errors.NotFound(f"run {run_id} does not exist")
-    return row
+    return fetch(models.Run, run_id, "run")
 
 
 # -- create, read ------------------------------------------------------------------------------
@@ -145,20 +118,18 @@ def create(
     ``split_indexes`` any JSON value (DashAI stores the row indexes of each split).
     Raises NotFound for an unknown session and ValidationError for a bad argument.
     """
-    _check_id("model session", model_session_id)
-    _check_text("a run name", name, required=True)
-    _check_text("a model name", model_name, required=True)
-    params = _check_json("parameters", parameters, mapping=True)
-    _check_text("an optimizer name", optimizer_name, required=False)
-    opt_params = _check_json(
-        "optimizer_parameters", {} if optimizer_parameters is None else optimizer_parameters, mapping=True
+    check_id(model_session_id, "model session")
+    check_name(name, "a run name")
+    check_name(model_name, "a model name")
+    params = check_json(parameters, "parameters", mapping=True)
+    check_text(optimizer_name, "an optimizer name")
+    opt_params = check_json(
+        {} if optimizer_parameters is None else optimizer_parameters, "optimizer_parameters", mapping=True
     )
-    _check_text("goal_metric", goal_metric, required=False)
-    _check_json("split_indexes", split_indexes, mapping=False)
-    if description is not None:
-        _check_text("a description", description, required=False)
-    if not models.ModelSession.select().where(models.ModelSession.id == model_session_id).exists():
-        raise errors.NotFound(f"model session {model_session_id} does not exist")
+    check_text(goal_metric, "goal_metric")
+    check_json(split_indexes, "split_indexes", mapping=False)
+    check_text(description, "a description", optional=True)
+    require(models.ModelSession, model_session_id, "model session")
     now = utcnow()
     row = models.Run.create(
         model_session=model_session_id,
@@ -180,7 +151,7 @@ def create(
 @reads
 def get(run_id: int) -> RunRecord:
     """The run ``run_id``; NotFound if there is none."""
-    return _record(_row(_check_id("run", run_id)))
+    return _record(_row(check_id(run_id, "run")))
 
 
 @reads
@@ -193,9 +164,8 @@ def list(
     """
     query = models.Run.select().order_by(models.Run.id)
     if model_session_id is not None:
-        _check_id("model session", model_session_id)
-        if not models.ModelSession.select().where(models.ModelSession.id == model_session_id).exists():
-            raise errors.NotFound(f"model session {model_session_id} does not exist")
+        check_id(model_session_id, "model session")
+        require(models.ModelSession, model_session_id, "model session")
         query = query.where(models.Run.model_session == model_session_id)
     if status is not None:
         query = query.where(models.Run.status == coerce(RunStatus, status))
@@ -204,31 +174,26 @@ def list(
 
 # -- lifecycle ---------------------------------------------------------------------------------
 
-_jobs: JobLifecycle[RunRecord] = JobLifecycle(models.Run, _record)
+_jobs: Jobs[RunRecord] = Jobs(models.Run, _record, "run")
 
 
 def deliver(run_id: int, job_id: str | None = None) -> RunRecord:
     """NOT_STARTED -> DELIVERED, recording the job queue's id and the delivery time."""
-    _check_id("run", run_id)
-    if job_id is not None:
-        _check_text("a job id", job_id, required=False)
     return _jobs.deliver(run_id, job_id)
 
 
 def start(run_id: int) -> RunRecord:
     """DELIVERED -> STARTED, recording the start time."""
-    return _jobs.start(_check_id("run", run_id))
+    return _jobs.start(run_id)
 
 
 def finish(run_id: int) -> RunRecord:
     """STARTED -> FINISHED, recording the end time."""
-    return _jobs.finish(_check_id("run", run_id))
+    return _jobs.finish(run_id)
 
 
 def fail(run_id: int, error: str) -> RunRecord:
     """DELIVERED or STARTED -> ERROR, recording the end time and the error message."""
-    _check_id("run", run_id)
-    _check_text("an error message", error, required=False)
     return _jobs.fail(run_id, error)
 
 
@@ -244,11 +209,11 @@ def update_parameters(
     ``optimizer_parameters`` is replaced only when given. A DELIVERED or STARTED run is
     refused with InvalidTransition (its job is using it); nothing changes then.
     """
-    _check_id("run", run_id)
-    changes: dict[str, Any] = {"parameters": _check_json("parameters", parameters, mapping=True)}
+    check_id(run_id, "run")
+    changes: dict[str, Any] = {"parameters": check_json(parameters, "parameters", mapping=True)}
     if optimizer_parameters is not None:
-        changes["optimizer_parameters"] = _check_json(
-            "optimizer_parameters", optimizer_parameters, mapping=True
+        changes["optimizer_parameters"] = check_json(
+            optimizer_parameters, "optimizer_parameters", mapping=True
         )
     changes.update(artifacts=None, run_path=None, **dict.fromkeys(_PLOT_COLUMNS))
     old = _row(run_id)
@@ -277,16 +242,33 @@ def _artifact_paths(artifacts: Any) -> builtins.list[str]:
 # -- model ---------------------------------------------------------------------------------------
 
 
-@writes
 def save_model(run_id: int, obj: Any) -> RunRecord:
     """Store a trained model as ``runs/<id>/model.joblib`` and record its sha256.
 
     Replaces an earlier model of the run. An object joblib cannot pickle is a
     ValidationError and leaves no file.
+
+    A replacement never overwrites the committed model before the row stops referring to
+    it (a crash in between would leave the row's checksum naming bytes that are gone): the
+    new model is written under a new name and committed there, then, in a second
+    transaction, linked over ``model.joblib`` and the row repointed. A crash at any moment
+    leaves the row naming a file whose checksum matches. Inside an outer transaction the
+    second step runs once that transaction commits.
     """
-    _check_id("run", run_id)
+    record = _save_model(run_id, obj)
+    return record if _in_transaction(current()) else get(run_id)
+
+
+@writes
+def _save_model(run_id: int, obj: Any) -> RunRecord:
+    check_id(run_id, "run")
     row = _row(run_id)
-    relative = files.layout("runs", run_id, _MODEL_FILE)
+    final = files.layout("runs", run_id, _MODEL_FILE)
+    committed = (row.artifacts or {}).get("model")
+    committed_path = committed.get("path") if isinstance(committed, dict) else None
+    replacing = committed_path == final
+    relative = files.layout("runs", run_id, f"model.{uuid.uuid4().hex}.joblib") if replacing else final
+    files.discard_on_rollback(relative)  # no committed row refers to it yet
     try:
         digest = files.dump_joblib(relative, obj)
     except errors.StoreError:
@@ -295,12 +277,48 @@ def save_model(run_id: int, obj: Any) -> RunRecord:
         raise errors.ValidationError(
             f"run {run_id}: the model ({type(obj).__name__}) cannot be saved with joblib: {exc}"
         ) from exc
+    if isinstance(committed_path, str) and committed_path != final:
+        files.delete_after_commit(committed_path)  # a staged model whose promotion was cut short
+    # Staged models a crash left behind (no row refers to them; gc keeps files inside a
+    # run's folder, so they would stay forever).
+    folder = files.resolve(files.layout("runs", run_id))
+    leftovers = folder.glob("model.*.joblib") if folder.is_dir() else ()
+    files.delete_after_commit(
+        *(
+            f"{files.layout('runs', run_id)}/{p.name}"
+            for p in leftovers
+            if p.name != relative.rsplit("/", 1)[-1]
+        )
+    )
     artifacts = dict(row.artifacts or {})
     artifacts["model"] = {"path": relative, "sha256": digest}
     models.Run.update(
         artifacts=artifacts, run_path=files.layout("runs", run_id), last_modified=utcnow()
     ).where(models.Run.id == run_id).execute()
+    if replacing:
+        current().after_commit(lambda: _promote_model(run_id, relative))
     return _record(_row(run_id))
+
+
+def _promote_model(run_id: int, staged: str) -> None:
+    """Move a committed, staged model to ``model.joblib`` (see :func:`save_model`)."""
+
+    def promote() -> None:
+        row: Any = models.Run.get_or_none(models.Run.id == run_id)
+        model = (row.artifacts or {}).get("model") if row is not None else None
+        if row is None or not isinstance(model, dict) or model.get("path") != staged:
+            return  # deleted or replaced meanwhile: whoever did it owns the files now
+        final = files.layout("runs", run_id, _MODEL_FILE)
+        files.link_atomic(staged, final)  # the staged name stays valid until this commits
+        artifacts = dict(row.artifacts)
+        artifacts["model"] = {**model, "path": final}
+        models.Run.update(artifacts=artifacts).where(models.Run.id == run_id).execute()
+        files.delete_after_commit(staged)
+
+    try:
+        run_in_transaction(promote)
+    except errors.StoreError:
+        pass  # the model stays under its staged name, which the row names: still whole
 
 
 @reads
@@ -310,7 +328,7 @@ def load_model(run_id: int) -> Any:
     NotFound if the run has no model (or its file is gone); FileIntegrityError if the
     file was changed on disk (it is then not unpickled).
     """
-    _check_id("run", run_id)
+    check_id(run_id, "run")
     row = _row(run_id)
     model = (row.artifacts or {}).get("model")
     if not isinstance(model, dict) or not isinstance(model.get("path"), str):
@@ -328,7 +346,7 @@ def save_plot(run_id: int, kind: str, figure: Any) -> RunRecord:
     ``kind`` is one of :data:`PLOT_KINDS`; the file is ``runs/<id>/plots/<kind>.json`` and
     ``plot_<kind>_path`` points at it. A bad kind or figure is a ValidationError (no file).
     """
-    _check_id("run", run_id)
+    check_id(run_id, "run")
     _check_kind(kind)
     files.figure_json(figure)  # validate before touching the disk
     _row(run_id)
@@ -343,7 +361,7 @@ def save_plot(run_id: int, kind: str, figure: Any) -> RunRecord:
 def load_plot(run_id: int, kind: str, as_figure: bool = True) -> Any:
     """The run's ``kind`` plot: a ``plotly.graph_objects.Figure``, or its JSON dict with
     ``as_figure=False`` (which does not import plotly). NotFound if it was never saved."""
-    _check_id("run", run_id)
+    check_id(run_id, "run")
     _check_kind(kind)
     path = getattr(_row(run_id), f"plot_{kind}_path")
     if not path:
@@ -358,6 +376,6 @@ def load_plot(run_id: int, kind: str, as_figure: bool = True) -> Any:
 def delete(run_id: int) -> None:
     """Delete the run, its metrics, predictions and explainers (the database cascade) and,
     once that commits, ``runs/<id>/`` and every file of every row removed."""
-    _check_id("run", run_id)
+    check_id(run_id, "run")
     _row(run_id)
     delete_rows(models.Run, [run_id])

@@ -1,0 +1,254 @@
+"""The small checks every facade module shares: ids, names, text, JSON, one row by id.
+
+Each facade module validates its arguments itself (a wrong type is a ValidationError,
+never a TypeError or a driver error) and looks rows up by id; this module is the one
+place that says how, so that every area answers a bad id or a bad name alike::
+
+    rows.check_id(True, "run")           # ValidationError: a run id must be an int, got bool True
+    rows.check_id(2**64, "run")          # NotFound: run 18446744073709551616 does not exist
+    rows.check_name("  ", "run name")    # ValidationError: run name must not be empty or blank, got '  '
+    row = rows.fetch(models.Run, 12, "run", lock=True)   # inside @writes; NotFound: run 12 does not exist
+    _jobs = rows.Jobs(models.Run, _record, "run")        # lifecycle moves that validate their arguments
+
+The rules, and why:
+
+* An id is an ``int`` (a ``bool`` is not, although Python says it is one). An int that
+  no row can have (zero, negative, above :data:`MAX_ID`) is "no such row", i.e.
+  :class:`~dashai_store.errors.NotFound`, never a driver error: SQLite's driver cannot
+  even bind an int above 2**63 - 1, so :func:`check_id` refuses those itself, and
+  :func:`fetch` answers zero and negatives without asking the database.
+* Text stored in a column (names, descriptions, job ids, error messages) is a ``str``
+  without NUL and without lone surrogates: PostgreSQL's text cannot hold NUL and both
+  drivers fail on surrogates with untyped exceptions, so both backends refuse them alike.
+* A name (a dataset's, a run's, a model class's, ...) is such text, not blank, and at
+  most :data:`MAX_NAME_LENGTH` characters. Names are stored, compared and shown, never
+  used as path components, so any other Unicode text is fine (``"../x"``, ``"数据 🌸"``).
+* A JSON column's value must read back as given: dict keys are ``str``; NaN and
+  infinities are kept (the columns' own encoding).
+
+Not here, on purpose (they only look alike): metric names (``metrics``: checked
+column-wise on the hot path, blank allowed), lists of column/metric names
+(``model_sessions``), generative payload text and strict JSON (``generative``: no NaN,
+messages that never echo a payload).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import peewee
+
+from . import errors
+from .database import current, is_postgres
+from .lifecycle import JobLifecycle
+from .models import JobMixin
+
+__all__ = [
+    "MAX_ID",
+    "MAX_NAME_LENGTH",
+    "Jobs",
+    "check_id",
+    "check_json",
+    "check_name",
+    "check_text",
+    "could_exist",
+    "fetch",
+    "not_found",
+    "require",
+]
+
+R = TypeVar("R")
+
+#: The largest row id either backend can hold (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+#: The longest name :func:`check_name` accepts by default.
+MAX_NAME_LENGTH = 255
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1].lower() in ("a", "e", "i", "o", "u") else "a"
+
+
+# -- ids --------------------------------------------------------------------------------------
+
+
+def check_id(value: object, noun: str) -> int:
+    """``value`` as a row id of a ``noun`` (``"run"``, ``"global explainer"``, ...).
+
+    ValidationError unless ``value`` is an int (a bool is refused); NotFound for an int
+    above :data:`MAX_ID`, which no row can have and SQLite's driver cannot bind. Zero and
+    negative ids pass (they are well-typed): the lookup that follows says NotFound, after
+    the call's other arguments have been validated.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.ValidationError(
+            f"{_article(noun)} {noun} id must be an int, got {type(value).__name__} {value!r}"
+        )
+    if value > MAX_ID:
+        raise not_found(noun, value)
+    return int(value)  # an int subclass (an IntEnum) becomes a plain int
+
+
+def could_exist(row_id: int) -> bool:
+    """Whether some row could have ``row_id`` (``0 < row_id <= MAX_ID``)."""
+    return 0 < row_id <= MAX_ID
+
+
+def not_found(noun: str, row_id: int) -> errors.NotFound:
+    """The NotFound every area raises for an unknown id: ``"run 12 does not exist"``."""
+    return errors.NotFound(f"{noun} {row_id} does not exist")
+
+
+# -- rows -------------------------------------------------------------------------------------
+
+
+def fetch(model: type[peewee.Model], row_id: int, noun: str, *, lock: bool = False) -> Any:
+    """Row ``row_id`` of ``model``, or NotFound naming ``noun`` and the id.
+
+    With ``lock`` (inside a write transaction) the row is read ``SELECT ... FOR UPDATE``
+    on PostgreSQL, so a concurrent writer of the same row (a delete, a read-modify-write)
+    waits for this transaction instead of racing it. SQLite needs no row lock: a write
+    transaction there starts with ``BEGIN IMMEDIATE`` and already excludes other writers.
+
+    ``row_id`` is an id that passed :func:`check_id`.
+    """
+    if not could_exist(row_id):
+        raise not_found(noun, row_id)
+    query = model.select().where(model._meta.primary_key == row_id)
+    if lock and is_postgres(current().db):
+        query = query.for_update()
+    row = query.get_or_none()
+    if row is None:
+        raise not_found(noun, row_id)
+    return row
+
+
+def require(model: type[peewee.Model], row_id: int, noun: str) -> None:
+    """NotFound unless row ``row_id`` of ``model`` exists (reads the id only, no lock)."""
+    if not could_exist(row_id) or not model.select().where(model._meta.primary_key == row_id).exists():
+        raise not_found(noun, row_id)
+
+
+# -- text and names ---------------------------------------------------------------------------
+
+
+def check_text(
+    value: object, what: str, *, required: bool = False, optional: bool = False, row: str = ""
+) -> Any:
+    """``value`` if it is text a column can store, else ValidationError naming ``what``.
+
+    A ``str`` without NUL or lone surrogates; with ``required`` also not blank; with
+    ``optional`` None is accepted (and returned). Returns ``str`` (``str | None`` with
+    ``optional``). ``row`` names the row the text is for (``"run 12"``) in the message.
+
+    >>> rows.check_text(42, "error", row="run 12")                           # doctest: +SKIP
+    ValidationError: error must be a str, got int 42 (run 12)
+    """
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        allowed = "a str or None" if optional else "a str"
+        raise _invalid(f"{what} must be {allowed}, got {type(value).__name__} {value!r}", row)
+    if required and not value.strip():
+        raise _invalid(f"{what} must not be empty or blank, got {value!r}", row)
+    _check_storable(value, what, row)
+    return value
+
+
+def _invalid(message: str, row: str) -> errors.ValidationError:
+    return errors.ValidationError(f"{message} ({row})" if row else message)
+
+
+def _check_storable(value: str, what: str, row: str = "") -> None:
+    if "\x00" in value:
+        raise _invalid(f"{what} {value[:80]!r} contains a NUL character", row)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _invalid(f"{what} {value[:80]!r} is not valid Unicode text: {exc.reason}", row) from None
+
+
+def check_name(value: object, what: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
+    """``value`` if it is a valid name, else ValidationError naming ``what``.
+
+    A non-blank ``str`` of at most ``max_length`` characters, without NUL or lone
+    surrogates (see the module docstring).
+    """
+    if not isinstance(value, str):
+        raise errors.ValidationError(f"{what} must be a str, got {type(value).__name__} {value!r}")
+    if not value.strip():
+        raise errors.ValidationError(f"{what} must not be empty or blank, got {value!r}")
+    if len(value) > max_length:
+        raise errors.ValidationError(
+            f"{what} {value[:40]!r}... is {len(value)} characters long; at most {max_length} are allowed"
+        )
+    _check_storable(value, what)
+    return value
+
+
+def check_json(value: object, what: str, *, mapping: bool) -> Any:
+    """``value`` as a JSON column will store it, else ValidationError naming ``what``.
+
+    With ``mapping``: a dict (any Mapping, returned as a dict) with ``str`` keys, since
+    JSON turns other keys into strings and the value would not read back as given.
+    Otherwise any JSON value (None included: callers that refuse it say so). NaN and
+    infinities are kept (the columns' own encoding); strings must be valid Unicode.
+    """
+    if mapping:
+        if not isinstance(value, Mapping):
+            raise errors.ValidationError(f"{what} must be a dict, got {type(value).__name__} {value!r}")
+        if not all(isinstance(key, str) for key in value):
+            raise errors.ValidationError(f"{what} keys must be str, got {sorted(map(repr, value))}")
+        value = dict(value)
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=True).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.ValidationError(f"{what} is not valid Unicode text: {exc.reason}") from None
+    except (TypeError, ValueError) as exc:  # ValueError: a circular reference
+        raise errors.ValidationError(f"{what} is not JSON-serialisable: {exc}") from None
+    except RecursionError:
+        raise errors.ValidationError(f"{what} is nested too deeply to be stored as JSON") from None
+    return value
+
+
+# -- lifecycle moves --------------------------------------------------------------------------
+
+
+class Jobs(JobLifecycle[R]):
+    """A table's lifecycle moves (:class:`~dashai_store.lifecycle.JobLifecycle`) that
+    validate the caller's arguments first: the id (:func:`check_id`), the job id (text or
+    None) and the error message (text; an empty one is stored as ``"failed"``).
+
+    An area module binds one, ``_jobs = rows.Jobs(models.Run, _record, "run")``, and its
+    documented ``deliver``/``start``/``finish``/``fail`` functions return its moves.
+    """
+
+    def __init__(self, model: type[JobMixin], to_record: Callable[[Any], R], noun: str) -> None:
+        super().__init__(model, to_record)
+        self.noun = noun
+
+    def deliver(self, row_id: object, job_id: object = None) -> R:
+        checked = check_id(row_id, self.noun)
+        job_text = check_text(job_id, "job_id", optional=True, row=f"{self.noun} {checked}")
+        return super().deliver(checked, job_text)
+
+    def start(self, row_id: object) -> R:
+        return super().start(check_id(row_id, self.noun))
+
+    def finish(self, row_id: object) -> R:
+        return super().finish(check_id(row_id, self.noun))
+
+    def fail(self, row_id: object, error: object) -> R:
+        checked = check_id(row_id, self.noun)
+        return super().fail(checked, self.check_error(checked, error))
+
+    def reset(self, row_id: object) -> R:
+        return super().reset(check_id(row_id, self.noun))
+
+    def check_error(self, row_id: int, error: object) -> str:
+        """``error`` if it can be stored as the error message of row ``row_id``."""
+        text: str = check_text(error, "error", row=f"{self.noun} {row_id}")
+        return text
