@@ -231,7 +231,26 @@ def translated() -> Iterator[None]:
     except errors.StoreError:
         raise
     except _DRIVER_ERRORS as exc:
+        if "no transaction is active" in str(exc):
+            # SQLite already rolled back (e.g. on a full disk); the failed ROLLBACK would hide why.
+            cause = exc.__context__
+            while cause is not None and (
+                not isinstance(cause, _DRIVER_ERRORS) or "no transaction is active" in str(cause)
+            ):
+                cause = cause.__context__
+            if cause is not None:
+                raise translate(cause) from cause
         raise translate(exc) from exc
+    except (OverflowError, UnicodeEncodeError) as exc:
+        # The drivers refuse to bind an int beyond 64 bits or text with lone surrogates
+        # with these instead of a DB-API error; the value can never be stored or match.
+        raise errors.ValidationError(f"a value cannot be stored in the database: {exc}") from exc
+    except RecursionError as exc:  # a JSON argument nested deeper than Python can encode
+        raise errors.ValidationError(f"a value is nested too deeply to be stored: {exc}") from exc
+    except ValueError as exc:
+        if "NUL (0x00)" not in str(exc):  # psycopg2's refusal of text with a NUL character
+            raise
+        raise errors.ValidationError(f"a text value contains a NUL character: {exc}") from exc
 
 
 def _in_transaction(store: Store) -> bool:

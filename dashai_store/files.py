@@ -139,6 +139,33 @@ def write_bytes(relative_path: str, data: bytes) -> Path:
     return resolve(relative_path)
 
 
+def link_atomic(source_relative: str, target_relative: str) -> Path:
+    """Give the file ``source_relative`` a second name, ``target_relative``, atomically.
+
+    The source keeps its name (a hard link; a copy where links are not supported), so a
+    row still pointing at it stays valid until the transaction that repoints it commits.
+    """
+    source = resolve(source_relative)
+    target = resolve(target_relative)
+    staged = target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        try:
+            os.link(source, staged)
+        except OSError:  # no hard links on this filesystem
+            shutil.copyfile(source, staged)
+            fd = os.open(staged, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(staged, target)
+        _fsync_dir(target.parent)
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        raise errors.StoreError(f"cannot write {target}: {exc}") from exc
+    return target
+
+
 def read_bytes(relative_path: str) -> bytes:
     path = resolve(relative_path)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import peewee
@@ -18,10 +19,16 @@ def row_counts(db: peewee.Database) -> dict[str, int]:
 
 
 def file_tree(home: Path) -> dict[str, bytes]:
-    """Every file under the home except the database, its sidecars, locks and the trash being emptied."""
+    """Every file under the home except the database, its sidecars, locks and the trash.
+
+    The trash is not even walked: a background thread empties it while we look.
+    """
     skip = ("db.sqlite",)
-    return {
-        str(p.relative_to(home)): p.read_bytes()
-        for p in sorted(home.rglob("*"))
-        if p.is_file() and not p.name.startswith(skip) and ".trash" not in p.relative_to(home).parts
-    }
+    tree: dict[str, bytes] = {}
+    for folder, dirs, names in os.walk(home):
+        dirs[:] = sorted(d for d in dirs if not (Path(folder) == home and d == ".trash"))
+        for name in sorted(names):
+            if not name.startswith(skip):
+                path = Path(folder) / name
+                tree[str(path.relative_to(home))] = path.read_bytes()
+    return tree

@@ -37,6 +37,8 @@ def age(path: Path, seconds: float = OLD) -> Path:
 
 def age_tree(home: Path, seconds: float = OLD) -> None:
     for path in home.rglob("*"):
+        if files.TRASH in path.relative_to(home).parts:
+            continue  # emptied by a background thread while we walk
         age(path, seconds)
 
 
