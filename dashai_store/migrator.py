@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import inspect
 import re
-import shutil
 import sqlite3
 import sys
 import time
@@ -50,10 +49,10 @@ from .database import (
     resolve_home,
 )
 from .locks import advisory_lock, file_lock
+from .preflight import check_and_back_up
 
 VERSION_TABLE = "dashai_schema_migration"
 LOCK_TIMEOUT_S = 600.0
-FREE_SPACE_MARGIN = 32 * 1024 * 1024
 _STEP_ID = re.compile(r"^(\d{4})_[a-z0-9_]+$")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TOO_NEW = 0, 1, 2, 3
@@ -356,29 +355,14 @@ class Migrator:
         """Integrity check, free-space check and backup; returns the backup path (SQLite)."""
         if self.postgres or not status.exists or not status.tables:
             return None
-        db = self.db
-        problems = [r[0] for r in db.execute_sql("PRAGMA integrity_check").fetchall()]
-        if problems != ["ok"]:
-            raise errors.MigrationError(
-                f"{self.sqlite_path} fails its integrity check, so nothing was migrated: "
-                f"{'; '.join(map(str, problems[:5]))}"
-            )
-        size = self.sqlite_path.stat().st_size
-        wal = self.sqlite_path.with_name(self.sqlite_path.name + "-wal")
-        size += wal.stat().st_size if wal.exists() else 0
-        free = shutil.disk_usage(self.home).free
-        needed = 2 * size + FREE_SPACE_MARGIN
-        if free < needed:
-            raise errors.MigrationError(
-                f"not enough free space to migrate {self.sqlite_path} safely: {free} bytes free, "
-                f"{needed} needed (a backup and a rebuilt copy); nothing was changed"
-            )
-        backups = self.home / "backups"
-        backups.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        target = backups / f"db-{stamp}-{status.head or 'empty'}.sqlite"
-        db.execute_sql("VACUUM INTO ?", (str(target),))
-        return target
+        return check_and_back_up(
+            self.db,
+            self.sqlite_path,
+            self.home,
+            f"db-{stamp}-{status.head or 'empty'}.sqlite",
+            action="migrated",
+        )
 
     def _version_table_sql(self) -> str:
         real = "DOUBLE PRECISION" if self.postgres else "REAL"

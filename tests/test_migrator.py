@@ -276,7 +276,7 @@ def test_too_little_free_space_stops_before_anything_is_written(
     seeded_store(home, None)
     files = home_listing(home)
     monkeypatch.setattr(
-        "dashai_store.migrator.shutil.disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 4096)
+        "dashai_store.preflight.shutil.disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 4096)
     )
     db = connect(home, None)
     try:
@@ -308,6 +308,25 @@ def test_the_backup_is_a_copy_taken_before_the_step(home: Path) -> None:
         assert "extra_note" not in [c.name for c in copy.get_columns("dataset")]
     finally:
         copy.close()
+
+
+def test_the_backup_is_written_under_a_temporary_name_first(home: Path) -> None:
+    """A run killed during VACUUM INTO left a half copy under the backup's own name, which
+    a user restoring it would take for a good backup. Now only a .tmp can be left, and the
+    next run removes it."""
+    seeded_store(home, None)
+    (home / "backups").mkdir()
+    leftover = home / "backups" / ".db-20260101T000000000000Z-0001_initial.sqlite.tmp"
+    leftover.write_bytes(b"half a copy")
+    db = connect(home, None)
+    try:
+        result = Migrator(home, db, steps_from((*REGISTRY, m0002_add_column))).migrate()
+    finally:
+        db.close()
+    assert not leftover.exists()
+    assert result.backup is not None
+    assert [p.name for p in (home / "backups").iterdir()] == [result.backup.name]
+    assert sqlite_rows(result.backup, "PRAGMA integrity_check") == [("ok",)]
 
 
 # -- a database from a newer version ----------------------------------------------------------------

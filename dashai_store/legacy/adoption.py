@@ -42,6 +42,7 @@ import peewee
 
 from .. import errors
 from .._version import __version__
+from ..preflight import check_and_back_up
 from . import survey
 from .convert import figure_from_pickle, legacy_zone, normalise_enum, to_utc
 
@@ -50,7 +51,6 @@ ADOPTION_SEQUENCE = 0
 STAGING = ".dashai-adoption"
 MANIFEST = "manifest.json"
 LEGACY_PREFIX = "_dashai_legacy_"
-FREE_SPACE_MARGIN = 32 * 1024 * 1024
 METRIC_CHUNK = 20_000
 
 #: Tests only: ``"before-commit"`` makes the adoption fail after its last statement, just
@@ -227,29 +227,9 @@ def adopt(
 
 
 def _preflight(db: peewee.SqliteDatabase, home: Path, path: Path, stamp: str) -> Path:
-    problems = [str(r[0]) for r in db.execute_sql("PRAGMA integrity_check").fetchall()]
-    if problems != ["ok"]:
-        raise errors.MigrationError(
-            f"{path} fails its integrity check, so nothing was adopted: {'; '.join(problems[:5])}",
-            step=ADOPTION_ID,
-        )
-    size = path.stat().st_size
-    wal = path.with_name(path.name + "-wal")
-    size += wal.stat().st_size if wal.exists() else 0
-    free = shutil.disk_usage(home).free
-    needed = 2 * size + FREE_SPACE_MARGIN
-    if free < needed:
-        raise errors.MigrationError(
-            f"not enough free space to adopt {path} safely: {free} bytes free, {needed} needed; "
-            "nothing was changed",
-            step=ADOPTION_ID,
-        )
     revision = db.execute_sql("SELECT version_num FROM alembic_version").fetchone()
-    backups = home / "backups"
-    backups.mkdir(parents=True, exist_ok=True)
-    target = backups / f"db-{stamp}-legacy-{revision[0] if revision else 'unknown'}.sqlite"
-    db.execute_sql("VACUUM INTO ?", (str(target),))
-    return target
+    name = f"db-{stamp}-legacy-{revision[0] if revision else 'unknown'}.sqlite"
+    return check_and_back_up(db, path, home, name, action="adopted", step=ADOPTION_ID)
 
 
 # -- staging the files -----------------------------------------------------------------------------
