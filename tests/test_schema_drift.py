@@ -278,7 +278,7 @@ CASES: dict[str, Case] = {
         ("foreign key", "run_id", "missing from the database"),
     ),
     "CHECK changed": Case(
-        rebuild("metric", r"'TEST'\)", "'TEST', 'HOLDOUT')"),
+        rebuild("metric", r"split = 'TEST'\)", "split = 'TEST' OR split = 'HOLDOUT')"),
         pg_replace_constraint(
             "metric", "c", "%split%", "CHECK (split IN ('TRAIN', 'VALIDATION', 'TEST', 'HOLDOUT'))"
         ),
