@@ -300,7 +300,9 @@ class Migrator:
         status = self.status()
         self._refuse_unusable(status, adopt_legacy=True)
         if status.legacy:
-            legacy.check_adoptable(self.sqlite_path)  # before the lock: a refusal creates no file
+            from .legacy.adoption import check_adoptable
+
+            check_adoptable(self.sqlite_path)  # before the lock: a refusal creates no file
         unfinished = not self.postgres and legacy.has_pending(self.home)
         if not status.pending and not unfinished:
             return MigrationResult((), status.head, None)
@@ -310,7 +312,9 @@ class Migrator:
             results: list[StepResult] = []
             backup: Path | None = None
             if status.legacy:
-                adopted = legacy.adopt(
+                from .legacy import adoption
+
+                adopted = adoption.adopt(
                     self.home,
                     self.sqlite_path,
                     self.steps[0],
@@ -328,7 +332,9 @@ class Migrator:
                         on_step(result)
                 status = self.status()
             elif not self.postgres:
-                legacy.finish_pending(self.home)  # an adoption's file moves a crash interrupted
+                from .legacy.adoption import finish_pending
+
+                finish_pending(self.home)  # an adoption's file moves a crash interrupted
             if not status.pending:
                 return MigrationResult(tuple(results), status.head, backup)
             backup = self._preflight(status) or backup
@@ -532,13 +538,8 @@ def run(
                 out("refused: the database is newer than this code")
                 return EXIT_TOO_NEW
             if status.legacy and not migrator.postgres:
-                try:
-                    plan = legacy.plan(migrator.home, migrator.sqlite_path)
-                except errors.SchemaError as exc:
-                    out(f"refused: {exc}")
+                if not _print_adoption_plan(migrator, out):
                     return EXIT_FAILED
-                for line in legacy.describe(plan, migrator.home, migrator.sqlite_path):
-                    out(line)
                 out("dry run: nothing was written" if args.dry_run else "run without --status to adopt it")
                 return EXIT_OK
             if status.legacy or status.foreign:
@@ -560,6 +561,20 @@ def run(
         db.close()
 
 
+def _print_adoption_plan(migrator: Migrator, out: Callable[[str], None]) -> bool:
+    """Print what adopting the legacy database would do; False (after saying why) if it cannot."""
+    from .legacy.adoption import describe, plan
+
+    try:
+        found = plan(migrator.home, migrator.sqlite_path)
+    except errors.SchemaError as exc:
+        out(f"refused: {exc}")
+        return False
+    for line in describe(found, migrator.home, migrator.sqlite_path):
+        out(line)
+    return True
+
+
 def _migrate(migrator: Migrator, out: Callable[[str], None]) -> int:
     def on_step(result: StepResult) -> None:
         out(f"applied {result.id} in {result.duration_ms:.1f} ms")
@@ -569,14 +584,9 @@ def _migrate(migrator: Migrator, out: Callable[[str], None]) -> int:
 
     status = migrator.status()
     if status.legacy and not migrator.postgres:
-        try:
-            plan = legacy.plan(migrator.home, migrator.sqlite_path)
-        except errors.SchemaError as exc:
-            out(f"refused: {exc}")
-            return EXIT_FAILED
         out("a legacy DashAI database was found: adopting it")
-        for line in legacy.describe(plan, migrator.home, migrator.sqlite_path):
-            out(line)
+        if not _print_adoption_plan(migrator, out):
+            return EXIT_FAILED
     try:
         result = migrator.migrate(on_step=on_step, on_backup=on_backup)
     except errors.MigrationError as exc:

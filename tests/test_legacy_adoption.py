@@ -30,6 +30,7 @@ from dashai_store import (
     predictions,
     runs,
 )
+from dashai_store import legacy as legacy_package
 from dashai_store.legacy import adoption
 from dashai_store.legacy.convert import figure_from_pickle, infer_old_root, normalise_json, rebase, to_utc
 from dashai_store.schema import drift
@@ -333,7 +334,7 @@ def test_file_moves_a_crash_interrupted_after_commit_are_finished_at_the_next_st
     with open_store(legacy_home):  # committed; the moves "crashed"
         pass
     monkeypatch.undo()
-    assert calls and adoption.has_pending(legacy_home)
+    assert calls and legacy_package.has_pending(legacy_home)
     assert not (legacy_home / "datasets" / "1" / "data.arrow").exists()
     with open_store(legacy_home):
         assert datasets.load_table(1).num_rows == 150
@@ -342,7 +343,7 @@ def test_file_moves_a_crash_interrupted_after_commit_are_finished_at_the_next_st
         assert [(m.table, m.row_id) for m in report.missing_files] == [
             ("run", 1)
         ] and not report.unowned_files
-    assert not adoption.has_pending(legacy_home)
+    assert not legacy_package.has_pending(legacy_home)
     assert not (legacy_home / ".dashai-adoption").exists()
 
 

@@ -8,32 +8,24 @@
 * :mod:`.convert` holds the value conversions both share (JSON, timestamps, paths, pickles).
 
 The rules are in :mod:`.survey`'s docstring and in the README ("Upgrading from DashAI").
+
+This package module itself stays light (the migration runner reads it at every start);
+the work lives in the submodules, imported when a legacy home is actually met.
 """
 
 from __future__ import annotations
 
-from .adoption import (
-    ADOPTION_ID,
-    ADOPTION_SEQUENCE,
-    AdoptionResult,
-    adopt,
-    check_adoptable,
-    describe,
-    finish_pending,
-    has_pending,
-    plan,
-)
-from .survey import Conversion
+from pathlib import Path
 
-__all__ = [
-    "ADOPTION_ID",
-    "ADOPTION_SEQUENCE",
-    "AdoptionResult",
-    "Conversion",
-    "adopt",
-    "check_adoptable",
-    "describe",
-    "finish_pending",
-    "has_pending",
-    "plan",
-]
+ADOPTION_ID = "0000_adopt_dashai_legacy"
+ADOPTION_SEQUENCE = 0
+STAGING = ".dashai-adoption"
+MANIFEST = "manifest.json"
+
+
+def has_pending(home: Path) -> bool:
+    """Whether a committed adoption's file moves are still to be finished."""
+    return (home / STAGING / MANIFEST).is_file()
+
+
+__all__ = ["ADOPTION_ID", "ADOPTION_SEQUENCE", "MANIFEST", "STAGING", "has_pending"]

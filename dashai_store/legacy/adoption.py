@@ -43,13 +43,9 @@ import peewee
 from .. import errors
 from .._version import __version__
 from ..preflight import check_and_back_up
-from . import survey
+from . import ADOPTION_ID, ADOPTION_SEQUENCE, MANIFEST, STAGING, survey
 from .convert import figure_from_pickle, legacy_zone, normalise_enum, to_utc
 
-ADOPTION_ID = "0000_adopt_dashai_legacy"
-ADOPTION_SEQUENCE = 0
-STAGING = ".dashai-adoption"
-MANIFEST = "manifest.json"
 LEGACY_PREFIX = "_dashai_legacy_"
 METRIC_CHUNK = 20_000
 
@@ -441,11 +437,6 @@ def _record_versions(
 
 
 # -- after COMMIT ----------------------------------------------------------------------------------
-
-
-def has_pending(home: Path) -> bool:
-    """Whether a committed adoption's file moves are still to be finished."""
-    return (home / STAGING / MANIFEST).is_file()
 
 
 def finish_pending(home: Path) -> bool:
