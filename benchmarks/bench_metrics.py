@@ -14,6 +14,11 @@ median of the per-repeat ratios (the two sides of a repeat run back to back).
   against a raw ``BEGIN IMMEDIATE; INSERT; COMMIT`` per point.
 * ``metrics.history_table`` — ``metrics.history_table(run)`` (a ``pyarrow.Table``) against
   ``cursor.execute(same SQL).fetchall()`` of the same rows (a list of tuples).
+* ``metrics.since`` — a live chart's polling: ``metrics.since(run, cursor, limit=PAGE)``
+  from cursor 0 until the run's N points are all read, against the same pages fetched raw
+  (``SELECT ... WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?``, a list of tuples per
+  page, the cursor being the page's last id). Ours also builds ``MetricPoint`` records
+  (enums, parsed timestamps) from the tuples, which the baseline does not.
 
 ``ratio`` is our speed over the baseline's (higher is better, 1.0 = as fast). With
 ``DASHAI_BENCH_QUICK=1`` (``run.py --quick``) the sizes are smaller.
@@ -70,14 +75,16 @@ def _store(workdir: Path, label: str) -> Iterator[tuple[Any, sqlite3.Connection]
         store.close()
 
 
-_SESSION: dict[int, int] = {}
+# One model session per store, keyed by the store's home: id(store) would be reused by a
+# later store once an earlier one is freed, and hand it a session its database lacks.
+_SESSION: dict[Path, int] = {}
 
 
 def _new_run(store: Any) -> int:
     from dashai_store import models, runs
     from dashai_store.clock import utcnow
 
-    session = _SESSION.get(id(store))
+    session = _SESSION.get(store.home)
     if session is None:
         now = utcnow()
         dataset = models.Dataset.create(name=f"bench-{id(store)}", created=now, last_modified=now)
@@ -91,7 +98,7 @@ def _new_run(store: Any) -> int:
             created=now,
             last_modified=now,
         ).id
-        _SESSION[id(store)] = session
+        _SESSION[store.home] = session
     return runs.create(session, "bench", "Model", {}).id
 
 
@@ -207,10 +214,54 @@ def bench_history_table(workdir: Path) -> dict[str, Any]:
     return _figure(count, ours_s, base_s, "rows/s")
 
 
+SINCE_PAGE = 1_000
+
+
+def bench_since(workdir: Path) -> dict[str, Any]:
+    from dashai_store import metrics
+
+    # Each page's query currently walks all of the run's index entries (see the module
+    # note), so a pass costs O(N^2 / PAGE): N stays at 100,000 to keep the suite short.
+    count, repeats = (20_000, 5) if _quick() else (100_000, 3)
+    ours_s: list[float] = []
+    base_s: list[float] = []
+    with _store(workdir, "since") as (store, raw):
+        run_id = _new_run(store)
+        metrics.log_many(run_id, _points(count))
+        sql = f"SELECT {metrics._POINT_COLUMNS} FROM metric WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
+
+        def ours() -> int:
+            since = metrics.since
+            seen, cursor = 0, 0
+            while True:
+                points, cursor = since(run_id, cursor, limit=SINCE_PAGE)
+                if not points:
+                    return seen
+                seen += len(points)
+
+        def base() -> int:
+            execute = raw.execute
+            seen, cursor = 0, 0
+            while True:
+                rows = execute(sql, (run_id, cursor, SINCE_PAGE)).fetchall()
+                if not rows:
+                    return seen
+                seen += len(rows)
+                cursor = rows[-1][0]
+
+        assert ours() == base() == count  # also warms both connections' caches
+        for repeat in range(repeats):
+            order = [(ours, ours_s), (base, base_s)]
+            for fn, samples in order if repeat % 2 == 0 else reversed(order):
+                samples.append(_timed(fn)[0])
+    return _figure(count, ours_s, base_s, "rows/s")
+
+
 FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "metrics.log_many": bench_log_many,
     "metrics.log": bench_log,
     "metrics.history_table": bench_history_table,
+    "metrics.since": bench_since,
 }
 
 

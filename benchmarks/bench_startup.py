@@ -1,0 +1,90 @@
+"""What DashAI pays at every start: wall time of fresh interpreters, ours against Peewee's import.
+
+* ``startup.migrate`` — ``python scripts/migrate.py --home H`` on a store that is already
+  up to date (the app's startup step when nothing changed) against ``python -c "import
+  peewee"`` (the least any Peewee-based store can cost). Target: within 2.5x (ratio >= 0.4).
+* ``startup.import`` — ``python -c "import dashai_store"`` against ``python -c "import
+  peewee"``. Target: within 1.5x (ratio >= 0.67).
+
+Each command runs as a subprocess of the interpreter running the benchmark
+(``sys.executable``) with the environment's ``PYTHONPATH`` unchanged, REPEATS times after
+one warm-up (the files in the page cache, the bytecode compiled), the two sides
+alternating. ``value`` and ``baseline`` are median wall times in seconds (process start to
+exit, interpreter start-up included on both sides); ``ratio`` is ``baseline / value``
+(higher is better, 1.0 = as fast).
+
+Run standalone: ``python benchmarks/bench_startup.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPEATS = 7
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATE = ROOT / "scripts" / "migrate.py"
+PEEWEE = (sys.executable, "-c", "import peewee")
+
+
+def _quick() -> bool:
+    return os.environ.get("DASHAI_BENCH_QUICK") == "1"
+
+
+def _wall(command: Sequence[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def _compare(ours: Sequence[str], base: Sequence[str]) -> dict[str, Any]:
+    repeats = 3 if _quick() else REPEATS
+    _wall(ours)
+    _wall(base)  # warm-up
+    ours_s: list[float] = []
+    base_s: list[float] = []
+    for repeat in range(repeats):
+        order = [(ours, ours_s), (base, base_s)]
+        for command, samples in order if repeat % 2 == 0 else reversed(order):
+            samples.append(_wall(command))
+    value, baseline = statistics.median(ours_s), statistics.median(base_s)
+    return {"value": value, "baseline": baseline, "ratio": baseline / value, "unit": "s"}
+
+
+def bench_migrate(workdir: Path) -> dict[str, Any]:
+    home = workdir / "home"
+    command = (sys.executable, str(MIGRATE), "--home", str(home))
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)  # now up to date
+    return _compare(command, PEEWEE)
+
+
+def bench_import(workdir: Path) -> dict[str, Any]:
+    return _compare((sys.executable, "-c", "import dashai_store"), PEEWEE)
+
+
+FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "startup.migrate": bench_migrate,
+    "startup.import": bench_import,
+}
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        for name, figure in FIGURES.items():
+            result = figure(Path(tmp))
+            print(
+                f"{name:24} {result['value'] * 1e3:>8.1f} ms vs {result['baseline'] * 1e3:>8.1f} ms"
+                f" ratio {result['ratio']:.2f}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

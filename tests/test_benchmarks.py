@@ -1,0 +1,120 @@
+"""The benchmark suite runs end to end and reports every figure in the promised shape.
+
+Ratios are not asserted: they depend on the machine's load. What is checked is that the
+command runs, lists every figure of issue 7, and that ``--json`` gives each figure its
+numbers, its target and whether it met it (or why it was skipped).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = ROOT / "benchmarks" / "run.py"
+
+ISSUE_7_FIGURES = {
+    "metrics.log_many",
+    "metrics.log",
+    "metrics.history_table",
+    "metrics.since",
+    "datasets.load_table",
+    "notebooks.create",
+    "notebooks.revert",
+    "runs.delete",
+    "startup.migrate",
+    "startup.import",
+    "mlflow.log_batch",
+    "mlflow.get_metric_history",
+}
+CHEAP = ("metrics.log", "metrics.since", "startup.import", "mlflow.log_batch")
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(RUN), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
+
+
+def _load_run_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_run_under_test", RUN)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_list_names_every_figure_of_issue_7() -> None:
+    listed = _run("--list")
+    assert listed.returncode == 0, listed.stderr
+    names = listed.stdout.split()
+    assert ISSUE_7_FIGURES <= set(names)
+    assert len(names) == len(set(names))
+
+
+def test_quick_json_run_gives_every_figure_its_numbers_target_and_verdict(tmp_path: Path) -> None:
+    # No MLflow venv here and installing forbidden: the MLflow figure must be reported as
+    # skipped, with the reason, and must not fail the run.
+    only = [arg for name in CHEAP for arg in ("--only", name)]
+    env = {"DASHAI_BENCH_MLFLOW_VENV": str(tmp_path / "no-venv"), "DASHAI_BENCH_MLFLOW_INSTALL": "0"}
+    result = _run("--quick", "--json", *only, env=env)
+    assert result.returncode in (0, 1), result.stderr  # 1 = a target missed on a busy machine
+    report = json.loads(result.stdout)
+    assert list(report) == list(CHEAP)
+    run = _load_run_module()
+    for name in ("metrics.log", "metrics.since", "startup.import"):
+        figure = report[name]
+        assert set(figure) == {"value", "baseline", "ratio", "unit", "target", "met"}, figure
+        for key in ("value", "baseline", "ratio"):
+            assert isinstance(figure[key], float) and math.isfinite(figure[key]) and figure[key] > 0, figure
+        assert isinstance(figure["unit"], str) and figure["unit"]
+        assert figure["target"] == run.TARGETS.get(name)
+        assert figure["met"] == (None if figure["target"] is None else figure["ratio"] >= figure["target"])
+    assert report["metrics.since"]["target"] is None and report["startup.import"]["target"] == 0.67
+    skipped = report["mlflow.log_batch"]
+    assert skipped["skipped"].startswith("mlflow: not installed: "), skipped
+    assert "DASHAI_BENCH_MLFLOW_INSTALL=0" in skipped["skipped"]
+    assert skipped["target"] == 20.0 and skipped["met"] is None
+    assert not (tmp_path / "no-venv").exists()  # nothing was installed
+    missed = [name for name, figure in report.items() if figure.get("met") is False]
+    assert result.returncode == (1 if missed else 0)
+
+
+def test_table_and_json_mark_missed_skipped_and_failed_figures() -> None:
+    run = _load_run_module()
+    results = {
+        "metrics.log_many": {"value": 2.0, "baseline": 4.0, "ratio": 0.5, "unit": "rows/s"},
+        "metrics.since": {"value": 1.0, "baseline": 1.0, "ratio": 1.0, "unit": "rows/s"},
+        "testing.fresh_store": {"value": 1.0, "baseline": 1.0, "ratio": 1.0, "unit": "s"},
+        "mlflow.log_batch": {"skipped": "mlflow: not installed: no network"},
+    }
+    failures = {"runs.delete": "Traceback (most recent call last):\n  ...\nValueError: boom\n"}
+    text = run.table(results, failures)
+    assert ">= 0.8 MISSED" in text  # 0.5 < 0.8
+    assert "> 1 MISSED" in text  # testing.fresh_store must be strictly cheaper
+    assert "SKIPPED: mlflow: not installed: no network" in text
+    assert "runs.delete" in text and "FAILED" in text
+    report = run.as_json(results, failures)
+    assert report["metrics.log_many"]["met"] is False and report["metrics.since"]["met"] is None
+    assert report["mlflow.log_batch"] == {
+        "skipped": "mlflow: not installed: no network",
+        "target": 20.0,
+        "met": None,
+    }
+    assert report["runs.delete"] == {"failed": "ValueError: boom", "target": None, "met": False}
+
+
+def test_unknown_figure_is_a_usage_error() -> None:
+    result = _run("--only", "metrics.nope")
+    assert result.returncode == 2 and "unknown figure" in result.stderr
