@@ -41,7 +41,7 @@ from typing import Any, Literal, TypeAlias, overload
 from . import errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import reads, writes
+from .database import _in_transaction, current, reads, writes
 from .records import GlobalExplainerRecord, LocalExplainerRecord, job_state
 from .rows import Jobs, check_id, check_json, check_name, fetch, require
 
@@ -304,36 +304,59 @@ def reset(kind: Kind, explainer_id: int) -> ExplainerRecord:
 # -- files ------------------------------------------------------------------------------------------
 
 
-@writes
 def save_explanation(kind: Kind, explainer_id: int, obj: Any) -> ExplainerRecord:
     """Store ``obj`` (any joblib-picklable value) as the explainer's explanation.
 
-    Written atomically to ``explainers/<kind>/<id>/explanation.joblib`` (replacing an
-    earlier one); its sha256 goes to ``artifacts["explanation"]``. An object joblib cannot
-    pickle is a ValidationError and leaves the previous explanation in place.
+    The file is ``explainers/<kind>/<id>/explanation.joblib``; its sha256 goes to
+    ``artifacts["explanation"]``. An object joblib cannot pickle is a ValidationError and
+    leaves the previous explanation in place.
+
+    A replacement never overwrites the committed explanation before the row stops
+    referring to it (a crash in between would leave the recorded checksum naming bytes
+    that are gone, and the explanation refused forever): it is written under a new name
+    and committed there, then, in a second transaction, linked over ``explanation.joblib``
+    and the row repointed (:func:`files.save_joblib_staged`). A crash at any moment leaves
+    the row naming a whole file, the old or the new one. Inside an outer transaction the
+    second step runs once that transaction commits (the record returned then names the
+    new file's first name).
     """
     checked = _check_kind(kind)
     checked_id = check_id(explainer_id, f"{checked} explainer")
-    row = _load(checked, checked_id, lock=True)
-    relative = files.layout("explainers", checked, checked_id, EXPLANATION_FILE)
-    if not row.explanation_path:
-        # A first explanation has no committed row pointing at it: gone if we roll back.
-        # (A replaced one cannot be restored; its new bytes then fail the old checksum.)
-        files.discard_on_rollback(relative)
-    try:
-        sha256 = files.dump_joblib(relative, obj)
-    except errors.StoreError:
-        raise
-    except Exception as exc:  # pickling fails with whatever the object's __reduce__ raises
-        raise errors.ValidationError(
-            f"the explanation of {_noun(checked, checked_id)} cannot be saved with joblib: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+    record = _save_explanation(checked, checked_id, obj)
+    return record if _in_transaction(current()) else _get(checked, checked_id)
+
+
+@writes
+def _save_explanation(kind: Kind, explainer_id: int, obj: Any) -> ExplainerRecord:
+    row = _load(kind, explainer_id, lock=True)
+    relative, sha256 = files.save_joblib_staged(
+        files.layout("explainers", kind, explainer_id, EXPLANATION_FILE),
+        obj,
+        committed=row.explanation_path,
+        what=f"the explanation of {_noun(kind, explainer_id)}",
+        repoint=lambda staged, final: _repoint_explanation(kind, explainer_id, staged, final),
+    )
     artifacts = dict(row.artifacts or {})
     artifacts["explanation"] = {"path": relative, "sha256": sha256}
-    model = _model(checked)
-    model.update(explanation_path=relative, artifacts=artifacts).where(model.id == checked_id).execute()
-    return _record(checked, _load(checked, checked_id))
+    model = _model(kind)
+    model.update(explanation_path=relative, artifacts=artifacts).where(model.id == explainer_id).execute()
+    return _record(kind, _load(kind, explainer_id))
+
+
+def _repoint_explanation(kind: Kind, explainer_id: int, staged: str, final: str) -> bool:
+    """Point the explanation at ``final`` if the row still names ``staged`` (see save_explanation)."""
+    try:
+        row = _load(kind, explainer_id, lock=True)
+    except errors.NotFound:
+        return False  # deleted meanwhile: the deletion owns the files
+    entry = (row.artifacts or {}).get("explanation")
+    if row.explanation_path != staged or not isinstance(entry, dict) or entry.get("path") != staged:
+        return False  # replaced meanwhile: that save owns the files now
+    artifacts = dict(row.artifacts)
+    artifacts["explanation"] = {**entry, "path": final}
+    model = _model(kind)
+    model.update(explanation_path=final, artifacts=artifacts).where(model.id == explainer_id).execute()
+    return True
 
 
 @reads

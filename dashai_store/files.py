@@ -38,7 +38,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
@@ -283,6 +283,91 @@ def load_joblib(relative_path: str, expected_sha256: str | None) -> Any:
         return joblib.load(path)
     except Exception as exc:  # a corrupt pickle raises anything
         raise errors.FileIntegrityError(f"{path} cannot be loaded: {exc}") from exc
+
+
+def save_joblib_staged(
+    final: str,
+    obj: Any,
+    *,
+    committed: str | None,
+    what: str,
+    repoint: Callable[[str, str], bool],
+) -> tuple[str, str]:
+    """Write ``obj`` for a row whose joblib file is ``final``, never over bytes a committed row names.
+
+    Overwriting the committed file inside the transaction would leave, after a crash
+    before COMMIT, the row's recorded sha256 naming bytes that are gone: the file would be
+    refused forever. So, inside the caller's write transaction:
+
+    * if the row (``committed``: the path it records now) names ``final``, ``obj`` goes to
+      a unique sibling (``model.joblib`` -> ``model.<32 hex>.joblib``); otherwise to ``final``;
+    * the new file is removed if the transaction rolls back; the row's previous file (if
+      not ``final``) and staged siblings a crash left behind are deleted once it commits;
+    * after COMMIT a second transaction promotes a staged file (:func:`promote_staged`):
+      ``repoint(staged, final)`` — the caller's row-specific part — locks the row and, only
+      if it still names ``staged``, points it at ``final`` and returns True; the file is
+      then linked over ``final`` and the staged name deleted once that commits.
+
+    Returns ``(path, sha256)``, which the caller records in the row in this transaction.
+    A crash at any moment leaves the row naming a file whose checksum matches (the new
+    one or the old one); a promotion cut short leaves the staged name, which the next save
+    supersedes. An object joblib cannot pickle is a ValidationError naming ``what``
+    (e.g. ``"run 3: the model (SVC)"``); nothing is left on disk.
+    """
+    store = current()
+    folder, _, name = final.rpartition("/")
+    stem, dot, suffix = name.partition(".")
+    replacing = committed == final
+    relative = f"{folder}/{stem}.{uuid.uuid4().hex}{dot}{suffix}" if replacing else final
+    discard_on_rollback(relative)  # no committed row refers to it yet
+    try:
+        digest = dump_joblib(relative, obj)
+    except errors.StoreError:
+        raise
+    except Exception as exc:  # pickling fails with whatever the object's __reduce__ raises
+        raise errors.ValidationError(
+            f"{what} cannot be saved with joblib: {type(exc).__name__}: {exc}"
+        ) from exc
+    stale = [committed] if committed and committed not in (final, relative) else []
+    # Staged files a crash left behind: no row names them (the caller holds the row's lock).
+    where = resolve(folder)
+    if where.is_dir():
+        for path in where.glob(f"{stem}.*{dot}{suffix}"):
+            middle = path.name[len(stem) + 1 : len(path.name) - len(dot + suffix)]
+            if len(middle) == 32 and all(c in "0123456789abcdef" for c in middle):
+                stale.append(f"{folder}/{path.name}")
+    delete_after_commit(*(p for p in stale if p != relative))
+    if replacing:
+
+        def promote() -> None:
+            promote_staged(relative, final, repoint)
+
+        store.after_commit(promote)
+    return relative, digest
+
+
+def promote_staged(staged: str, final: str, repoint: Callable[[str, str], bool]) -> bool:
+    """Give a committed, staged file its final name (see :func:`save_joblib_staged`).
+
+    One write transaction: ``repoint(staged, final)`` checks and moves the row; only then
+    is ``staged`` linked over ``final`` (the staged name stays valid until COMMIT) and
+    scheduled for deletion. Returns whether it was promoted; a row deleted or replaced
+    meanwhile (its new owner owns the files) or a failure leaves everything as it was,
+    the row still naming a whole file.
+    """
+    from .database import run_in_transaction
+
+    def promote() -> bool:
+        if not repoint(staged, final):
+            return False
+        link_atomic(staged, final)  # raising here rolls the repointing back
+        delete_after_commit(staged)
+        return True
+
+    try:
+        return run_in_transaction(promote)
+    except errors.StoreError:
+        return False
 
 
 # -- JSON and Plotly -------------------------------------------------------------------------------

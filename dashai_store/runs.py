@@ -22,14 +22,13 @@ STARTED -> FINISHED | ERROR); any other move raises InvalidTransition.
 from __future__ import annotations
 
 import builtins
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from . import errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import _in_transaction, current, reads, run_in_transaction, writes
+from .database import _in_transaction, current, reads, writes
 from .enums import RunStatus, coerce
 from .lifecycle import NOT_STARTED, move
 from .records import RunRecord, job_state
@@ -253,7 +252,7 @@ def save_model(run_id: int, obj: Any) -> RunRecord:
     new model is written under a new name and committed there, then, in a second
     transaction, linked over ``model.joblib`` and the row repointed. A crash at any moment
     leaves the row naming a file whose checksum matches. Inside an outer transaction the
-    second step runs once that transaction commits.
+    second step runs once that transaction commits (:func:`files.save_joblib_staged`).
     """
     record = _save_model(run_id, obj)
     return record if _in_transaction(current()) else get(run_id)
@@ -262,63 +261,36 @@ def save_model(run_id: int, obj: Any) -> RunRecord:
 @writes
 def _save_model(run_id: int, obj: Any) -> RunRecord:
     check_id(run_id, "run")
-    row = _row(run_id)
-    final = files.layout("runs", run_id, _MODEL_FILE)
+    row = fetch(models.Run, run_id, "run", lock=True)  # a concurrent save or promotion waits
     committed = (row.artifacts or {}).get("model")
-    committed_path = committed.get("path") if isinstance(committed, dict) else None
-    replacing = committed_path == final
-    relative = files.layout("runs", run_id, f"model.{uuid.uuid4().hex}.joblib") if replacing else final
-    files.discard_on_rollback(relative)  # no committed row refers to it yet
-    try:
-        digest = files.dump_joblib(relative, obj)
-    except errors.StoreError:
-        raise
-    except Exception as exc:  # pickling fails with whatever the object's __reduce__ raises
-        raise errors.ValidationError(
-            f"run {run_id}: the model ({type(obj).__name__}) cannot be saved with joblib: {exc}"
-        ) from exc
-    if isinstance(committed_path, str) and committed_path != final:
-        files.delete_after_commit(committed_path)  # a staged model whose promotion was cut short
-    # Staged models a crash left behind (no row refers to them; gc keeps files inside a
-    # run's folder, so they would stay forever).
-    folder = files.resolve(files.layout("runs", run_id))
-    leftovers = folder.glob("model.*.joblib") if folder.is_dir() else ()
-    files.delete_after_commit(
-        *(
-            f"{files.layout('runs', run_id)}/{p.name}"
-            for p in leftovers
-            if p.name != relative.rsplit("/", 1)[-1]
-        )
+    relative, digest = files.save_joblib_staged(
+        files.layout("runs", run_id, _MODEL_FILE),
+        obj,
+        committed=committed.get("path") if isinstance(committed, dict) else None,
+        what=f"run {run_id}: the model ({type(obj).__name__})",
+        repoint=lambda staged, final: _repoint_model(run_id, staged, final),
     )
     artifacts = dict(row.artifacts or {})
     artifacts["model"] = {"path": relative, "sha256": digest}
     models.Run.update(
         artifacts=artifacts, run_path=files.layout("runs", run_id), last_modified=utcnow()
     ).where(models.Run.id == run_id).execute()
-    if replacing:
-        current().after_commit(lambda: _promote_model(run_id, relative))
     return _record(_row(run_id))
 
 
-def _promote_model(run_id: int, staged: str) -> None:
-    """Move a committed, staged model to ``model.joblib`` (see :func:`save_model`)."""
-
-    def promote() -> None:
-        row: Any = models.Run.get_or_none(models.Run.id == run_id)
-        model = (row.artifacts or {}).get("model") if row is not None else None
-        if row is None or not isinstance(model, dict) or model.get("path") != staged:
-            return  # deleted or replaced meanwhile: whoever did it owns the files now
-        final = files.layout("runs", run_id, _MODEL_FILE)
-        files.link_atomic(staged, final)  # the staged name stays valid until this commits
-        artifacts = dict(row.artifacts)
-        artifacts["model"] = {**model, "path": final}
-        models.Run.update(artifacts=artifacts).where(models.Run.id == run_id).execute()
-        files.delete_after_commit(staged)
-
+def _repoint_model(run_id: int, staged: str, final: str) -> bool:
+    """Point the run's model at ``final`` if it still names ``staged`` (see :func:`save_model`)."""
     try:
-        run_in_transaction(promote)
-    except errors.StoreError:
-        pass  # the model stays under its staged name, which the row names: still whole
+        row = fetch(models.Run, run_id, "run", lock=True)
+    except errors.NotFound:
+        return False  # deleted meanwhile: the deletion owns the files
+    model = (row.artifacts or {}).get("model")
+    if not isinstance(model, dict) or model.get("path") != staged:
+        return False  # replaced meanwhile: that save owns the files now
+    artifacts = dict(row.artifacts)
+    artifacts["model"] = {**model, "path": final}
+    models.Run.update(artifacts=artifacts).where(models.Run.id == run_id).execute()
+    return True
 
 
 @reads
