@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -114,16 +113,7 @@ FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {
 }
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-notebooks-") as tmp:
-        for name, figure in FIGURES.items():
-            result = figure(Path(tmp))
-            print(
-                f"{name}: 1M rows {result['value'] * 1e3:.3f} ms, 10 rows {result['baseline'] * 1e3:.3f} ms, "
-                f"ratio {result['ratio']:.2f}"
-            )
-    return 0
+if __name__ == "__main__":  # standalone: run.py's table for this module's figures
+    import run
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main([arg for name in FIGURES for arg in ("--only", name)]))

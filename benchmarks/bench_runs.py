@@ -20,7 +20,6 @@ import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -117,16 +116,7 @@ FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {
 }
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-runs-") as tmp:
-        for name, figure in FIGURES.items():
-            result = figure(Path(tmp))
-            print(
-                f"{name:24} {result['value']:>12,.0f} vs {result['baseline']:>12,.0f} {result['unit']:9}"
-                f" ratio {result['ratio']:.2f}"
-            )
-    return 0
+if __name__ == "__main__":  # standalone: run.py's table for this module's figures
+    import run
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main([arg for name in FIGURES for arg in ("--only", name)]))

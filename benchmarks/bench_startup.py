@@ -22,7 +22,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -75,16 +74,7 @@ FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {
 }
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
-        for name, figure in FIGURES.items():
-            result = figure(Path(tmp))
-            print(
-                f"{name:24} {result['value'] * 1e3:>8.1f} ms vs {result['baseline'] * 1e3:>8.1f} ms"
-                f" ratio {result['ratio']:.2f}"
-            )
-    return 0
+if __name__ == "__main__":  # standalone: run.py's table for this module's figures
+    import run
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run.main([arg for name in FIGURES for arg in ("--only", name)]))
