@@ -217,7 +217,9 @@ def translate(exc: BaseException) -> errors.StoreError:
         return errors.StoreBusy(f"the database stayed locked: {text}")
     if isinstance(exc, peewee.InterfaceError) and "closed" in text.lower():
         return errors.StoreNotOpen(text)
-    return errors.DatabaseError(text)
+    # An I/O error, a full disk or a corrupt file: say which database, the user must find it.
+    store = _current
+    return errors.DatabaseError(f"{text} (database {store.url})" if store is not None else text)
 
 
 _DRIVER_ERRORS: tuple[type[BaseException], ...] = (peewee.PeeweeException, peewee.DatabaseError)

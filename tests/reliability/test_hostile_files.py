@@ -222,6 +222,7 @@ def test_a_full_disk(home: Path) -> None:
     kind, message = out["metrics"]
     assert kind in ("DatabaseError", "StoreError"), out
     assert "full" in message.lower() or "disk" in message.lower() or "I/O" in message, message
+    assert str(home / "db.sqlite") in message, message  # the error names the file
     assert sqlite_problems(home / "db.sqlite") == []
     with open_store(home) as store:
         assert row_counts(store.db) == rows  # nothing half-committed
