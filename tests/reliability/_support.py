@@ -2,7 +2,7 @@
 
 Knobs (environment variables; the defaults fit the CI budget on a 2-core machine):
 
-* ``DASHAI_RELIABILITY_SECONDS`` (20): concurrency run time, split over the backends.
+* ``DASHAI_RELIABILITY_SECONDS`` (20): concurrency run time on each backend.
 * ``DASHAI_KILL_POINTS`` (50): SIGKILLs per run in total (ops on SQLite and PostgreSQL,
   and the migration runner).
 * ``DASHAI_CRASH_SEED`` (random, printed): replays one crash run.
