@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import peewee
+import pytest
+
+from dashai_store import errors, files, models
+from dashai_store.clock import utcnow
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from dashai_store.database import Store
 
 
 def row_counts(db: peewee.Database) -> dict[str, int]:
     """Rows per domain table: tests compare these before and after a refused call."""
-    from dashai_store.models import ALL_MODELS
-
     return {
         m._meta.table_name: db.execute_sql(f'SELECT COUNT(*) FROM "{m._meta.table_name}"').fetchone()[0]
-        for m in ALL_MODELS
+        for m in models.ALL_MODELS
     }
 
 
@@ -32,3 +41,66 @@ def file_tree(home: Path) -> dict[str, bytes]:
                 path = Path(folder) / name
                 tree[str(path.relative_to(home))] = path.read_bytes()
     return tree
+
+
+def assert_refused(store: Store, case: str, call: Callable[[], Any], error: type[errors.StoreError]) -> None:
+    """``call`` raises exactly ``error`` and leaves every row and every file as they were."""
+    counts, tree = row_counts(store.db), file_tree(store.home)
+    try:
+        call()
+    except errors.StoreError as exc:
+        assert type(exc) is error, f"{case}: raised {type(exc).__name__} ({exc}), expected {error.__name__}"
+    except Exception as exc:
+        pytest.fail(f"{case}: raised untyped {type(exc).__name__}: {exc}")
+    else:
+        pytest.fail(f"{case}: did not raise {error.__name__}")
+    assert row_counts(store.db) == counts, case
+    assert file_tree(store.home) == tree, case
+
+
+# -- rows planted directly through dashai_store.models (no facade involved) ------------------------------
+
+
+def plant_dataset(name: str = "ds", *, table: pa.Table | None = None, **fields: Any) -> int:
+    """A dataset row; with ``table``, also its datasets/<id>/data.arrow and file_path.
+
+    ``fields`` are further columns (e.g. ``status="FINISHED"``).
+    """
+    now = utcnow()
+    row = models.Dataset.create(name=name, created=now, last_modified=now, **fields)
+    if table is not None:
+        relative = files.layout("datasets", row.id, "data.arrow")
+        files.write_arrow(relative, table)
+        models.Dataset.update(file_path=relative).where(models.Dataset.id == row.id).execute()
+    return int(row.id)
+
+
+def plant_session(dataset_id: int, name: str = "session", **overrides: Any) -> int:
+    """A tabular classification model session on columns x -> y; ``overrides`` replace any column."""
+    now = utcnow()
+    columns: dict[str, Any] = {
+        "task_name": "TabularClassificationTask",
+        "input_columns": ["x"],
+        "output_columns": ["y"],
+        "splits": {"train": 0.6, "validation": 0.2, "test": 0.2},
+        "created": now,
+        "last_modified": now,
+    }
+    columns.update(overrides)
+    return int(models.ModelSession.create(dataset=dataset_id, name=name, **columns).id)
+
+
+def plant_run(session_id: int, name: str = "run", **overrides: Any) -> int:
+    """A run row (no files) of an SVC tuned by Optuna on Accuracy; ``overrides`` replace any column."""
+    now = utcnow()
+    columns: dict[str, Any] = {
+        "model_name": "SVC",
+        "parameters": {},
+        "optimizer_name": "Optuna",
+        "optimizer_parameters": {},
+        "goal_metric": "Accuracy",
+        "created": now,
+        "last_modified": now,
+    }
+    columns.update(overrides)
+    return int(models.Run.create(model_session=session_id, name=name, **columns).id)

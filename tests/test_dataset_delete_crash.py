@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pyarrow as pa
-from helpers import file_tree, row_counts
+from helpers import file_tree, plant_run, row_counts
 
 from dashai_store import datasets, files, model_sessions, models, open_store, predictions
 from dashai_store.clock import utcnow
@@ -47,17 +47,7 @@ def build(store: Store) -> tuple[int, list[str]]:
     ds = datasets.create("doomed", pa.table({"a": [1.0, 2.0], "label": [0, 1]}))
     session = model_sessions.create(ds.id, "s", "TabularClassificationTask", ["a"], ["label"], {"train": 1.0})
     now = utcnow()
-    run_id = models.Run.insert(
-        model_session=session.id,
-        name="r",
-        model_name="SVC",
-        parameters={},
-        optimizer_name="Optuna",
-        optimizer_parameters={},
-        goal_metric="Accuracy",
-        created=now,
-        last_modified=now,
-    ).execute()
+    run_id = plant_run(session.id, "r", created=now, last_modified=now)
     model = files.layout("runs", run_id, "model.joblib")
     plot = files.layout("runs", run_id, "plots", "history.json")
     sha = files.dump_joblib(model, {"w": [1, 2]})

@@ -13,7 +13,7 @@ import pyarrow.csv
 import pyarrow.feather
 import pyarrow.parquet
 import pytest
-from helpers import file_tree, row_counts
+from helpers import assert_refused, file_tree, plant_run, row_counts
 
 from dashai_store import datasets, errors, files, model_sessions, models, predictions
 from dashai_store.clock import utcnow
@@ -49,21 +49,6 @@ def write_source(home: Path, name: str, table: pa.Table | None = None) -> Path:
 def stored_file_path(store: Store, dataset_id: int) -> str | None:
     row = store.db.execute_sql(f"SELECT file_path FROM dataset WHERE id = {int(dataset_id)}").fetchone()
     return None if row is None else row[0]
-
-
-def assert_refused(store: Store, case: str, call: Callable[[], Any], error: type[errors.StoreError]) -> None:
-    """``call`` raises exactly ``error`` and leaves every row and every file as they were."""
-    counts, tree = row_counts(store.db), file_tree(store.home)
-    try:
-        call()
-    except errors.StoreError as exc:
-        assert type(exc) is error, f"{case}: raised {type(exc).__name__} ({exc}), expected {error.__name__}"
-    except Exception as exc:
-        pytest.fail(f"{case}: raised untyped {type(exc).__name__}: {exc}")
-    else:
-        pytest.fail(f"{case}: did not raise {error.__name__}")
-    assert row_counts(store.db) == counts, case
-    assert file_tree(store.home) == tree, case
 
 
 # -- create -------------------------------------------------------------------------------------------
@@ -525,26 +510,9 @@ def test_load_table_is_memory_mapped_not_copied(store: Store) -> None:
 # -- delete with its whole cascade ---------------------------------------------------------------------------
 
 
-def _run(session_id: int, name: str) -> int:
-    now = utcnow()
-    return int(
-        models.Run.insert(
-            model_session=session_id,
-            name=name,
-            model_name="SVC",
-            parameters={"C": 1.0},
-            optimizer_name="Optuna",
-            optimizer_parameters={},
-            goal_metric="Accuracy",
-            created=now,
-            last_modified=now,
-        ).execute()
-    )
-
-
 def _trained_run(session_id: int, name: str) -> int:
     """A run with metrics, a checksummed model file and all four plots, as runs.py would leave it."""
-    run_id = _run(session_id, name)
+    run_id = plant_run(session_id, name, parameters={"C": 1.0})
     model_path = files.layout("runs", run_id, "model.joblib")
     sha = files.dump_joblib(model_path, {"weights": [1.0, 2.0], "run": run_id})
     plots = {}

@@ -11,10 +11,9 @@ from typing import Any
 import plotly.graph_objects as go
 import pyarrow as pa
 import pytest
-from helpers import file_tree, row_counts
+from helpers import file_tree, plant_dataset, plant_run, plant_session, row_counts
 
 from dashai_store import cascade, errors, explainers, files, models
-from dashai_store.clock import utcnow
 from dashai_store.database import Store, run_in_transaction
 from dashai_store.enums import RunStatus
 
@@ -22,42 +21,14 @@ from dashai_store.enums import RunStatus
 
 
 def make_dataset(name: str) -> int:
-    def insert() -> int:
-        now = utcnow()
-        row = models.Dataset.create(name=name, status="FINISHED", created=now, last_modified=now)
-        relative = files.layout("datasets", row.id, "data.arrow")
-        files.write_arrow(relative, pa.table({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]}))
-        models.Dataset.update(file_path=relative).where(models.Dataset.id == row.id).execute()
-        return int(row.id)
-
-    return run_in_transaction(insert)
+    table = pa.table({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
+    return run_in_transaction(lambda: plant_dataset(name, table=table, status="FINISHED"))
 
 
 def make_run(dataset_id: int, name: str = "run") -> int:
     def insert() -> int:
-        now = utcnow()
-        session = models.ModelSession.create(
-            dataset=dataset_id,
-            name=f"session-{name}-{dataset_id}",
-            task_name="TabularClassificationTask",
-            input_columns=["x"],
-            output_columns=["y"],
-            splits={"train": 0.6, "validation": 0.2, "test": 0.2},
-            created=now,
-            last_modified=now,
-        )
-        run = models.Run.create(
-            model_session=session.id,
-            name=name,
-            model_name="SVC",
-            parameters={"C": 1.0},
-            optimizer_name="",
-            optimizer_parameters={},
-            goal_metric="Accuracy",
-            created=now,
-            last_modified=now,
-        )
-        return int(run.id)
+        session_id = plant_session(dataset_id, f"session-{name}-{dataset_id}")
+        return plant_run(session_id, name, parameters={"C": 1.0}, optimizer_name="")
 
     return run_in_transaction(insert)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from helpers import plant_dataset, plant_run, plant_session
 
 from dashai_store import errors, files, models
 from dashai_store.clock import utcnow
@@ -75,30 +76,15 @@ def test_deletion_waits_for_commit_and_is_dropped_on_rollback(sqlite_store: Stor
 
 
 def _plant_run_with_model(store: Store) -> int:
-    now = utcnow()
-    dataset = models.Dataset.create(name="d", created=now, last_modified=now)
-    session = models.ModelSession.create(
-        dataset=dataset,
-        name="s",
+    session_id = plant_session(
+        plant_dataset("d"),
+        "s",
         task_name="t",
         input_columns=["a"],
         output_columns=["b"],
         splits={"train": 1.0},
-        created=now,
-        last_modified=now,
     )
-    run = models.Run.create(
-        model_session=session,
-        name="r",
-        model_name="m",
-        parameters={},
-        optimizer_name="",
-        optimizer_parameters={},
-        goal_metric="",
-        created=now,
-        last_modified=now,
-    )
-    return int(run.id)
+    return plant_run(session_id, "r", model_name="m", optimizer_name="", goal_metric="")
 
 
 def test_an_interrupted_deletion_spares_a_path_a_row_refers_to_again(tmp_path: Path) -> None:

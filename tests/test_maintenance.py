@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from helpers import file_tree, row_counts
+from helpers import file_tree, plant_dataset, plant_run, plant_session, row_counts
 
 from dashai_store import cascade, errors, files, maintenance, models
 from dashai_store.clock import utcnow
@@ -56,32 +56,11 @@ def plant_store(suffix: str = "") -> Planted:
     now = utcnow()
     p = Planted()
     table = pa.table({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
-    ds = models.Dataset.create(name=f"iris{suffix}", status="FINISHED", created=now, last_modified=now)
-    p.paths["dataset"] = files.layout("datasets", ds.id, "data.arrow")
-    files.write_arrow(p.paths["dataset"], table)
-    ds.file_path = p.paths["dataset"]
-    ds.save()
-    session = models.ModelSession.create(
-        dataset=ds,
-        name=f"session{suffix}",
-        task_name="TabularClassificationTask",
-        input_columns=["x"],
-        output_columns=["y"],
-        splits={"train": 0.6, "validation": 0.2, "test": 0.2},
-        created=now,
-        last_modified=now,
-    )
-    run = models.Run.create(
-        model_session=session,
-        name="run",
-        model_name="SVC",
-        parameters={"C": 1},
-        optimizer_name="",
-        optimizer_parameters={},
-        goal_metric="Accuracy",
-        status="FINISHED",
-        created=now,
-        last_modified=now,
+    ds = models.Dataset.get_by_id(plant_dataset(f"iris{suffix}", table=table, status="FINISHED"))
+    p.paths["dataset"] = ds.file_path
+    session = models.ModelSession.get_by_id(plant_session(ds.id, f"session{suffix}"))
+    run = models.Run.get_by_id(
+        plant_run(session.id, "run", parameters={"C": 1}, optimizer_name="", status="FINISHED")
     )
     p.paths["run_dir"] = files.layout("runs", run.id)
     p.paths["model"] = files.layout("runs", run.id, "model.joblib")

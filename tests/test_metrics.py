@@ -10,9 +10,9 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from helpers import file_tree, row_counts
+from helpers import file_tree, plant_dataset, plant_session, row_counts
 
-from dashai_store import errors, metrics, models, runs
+from dashai_store import errors, metrics, runs
 from dashai_store.clock import utcnow
 from dashai_store.database import Store
 from dashai_store.enums import LevelEnum, SplitEnum
@@ -20,19 +20,8 @@ from dashai_store.enums import LevelEnum, SplitEnum
 
 def make_run(name: str = "r") -> int:
     """A run in a fresh dataset and model session (made through the models directly)."""
-    now = utcnow()
-    ds = models.Dataset.create(name=f"ds-{name}", created=now, last_modified=now)
-    session = models.ModelSession.create(
-        dataset=ds,
-        name=f"session-{name}",
-        task_name="TabularClassificationTask",
-        input_columns=["x"],
-        output_columns=["y"],
-        splits={"train": 0.6, "validation": 0.2, "test": 0.2},
-        created=now,
-        last_modified=now,
-    )
-    return runs.create(session.id, name, "SVC", {"C": 1.0}).id
+    session_id = plant_session(plant_dataset(f"ds-{name}"), f"session-{name}")
+    return runs.create(session_id, name, "SVC", {"C": 1.0}).id
 
 
 @pytest.fixture

@@ -11,27 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import plant_dataset, plant_session
 
-from dashai_store import metrics, models, runs
-from dashai_store.clock import utcnow
+from dashai_store import metrics, runs
 from dashai_store.database import Store
 from dashai_store.records import MetricPoint
 
 
 def make_run() -> int:
-    now = utcnow()
-    ds = models.Dataset.create(name="ds", created=now, last_modified=now)
-    session = models.ModelSession.create(
-        dataset=ds,
-        name="session",
-        task_name="TabularClassificationTask",
-        input_columns=["x"],
-        output_columns=["y"],
-        splits={"train": 1.0},
-        created=now,
-        last_modified=now,
-    )
-    return runs.create(session.id, "r", "SVC", {}).id
+    session_id = plant_session(plant_dataset("ds"), "session", splits={"train": 1.0})
+    return runs.create(session_id, "r", "SVC", {}).id
 
 
 MILLION = 1_000_000

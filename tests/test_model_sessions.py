@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from helpers import file_tree, row_counts
+from helpers import assert_refused, file_tree, plant_run, row_counts
 
 from dashai_store import datasets, errors, files, model_sessions, models
 from dashai_store.clock import utcnow
@@ -21,21 +21,6 @@ SPLITS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 
 def sample() -> pa.Table:
     return pa.table({"a": [1.0, 2.0], "b": [3, 4], "c": ["x", "y"], "label": [0, 1]})
-
-
-def assert_refused(store: Store, case: str, call: Callable[[], Any], error: type[errors.StoreError]) -> None:
-    """``call`` raises exactly ``error`` and leaves every row and every file as they were."""
-    counts, tree = row_counts(store.db), file_tree(store.home)
-    try:
-        call()
-    except errors.StoreError as exc:
-        assert type(exc) is error, f"{case}: raised {type(exc).__name__} ({exc}), expected {error.__name__}"
-    except Exception as exc:
-        pytest.fail(f"{case}: raised untyped {type(exc).__name__}: {exc}")
-    else:
-        pytest.fail(f"{case}: did not raise {error.__name__}")
-    assert row_counts(store.db) == counts, case
-    assert file_tree(store.home) == tree, case
 
 
 def make(dataset_id: int, name: str = "s", **overrides: Any) -> Any:
@@ -54,19 +39,7 @@ def make(dataset_id: int, name: str = "s", **overrides: Any) -> Any:
 def make_run(session_id: int, name: str = "run") -> int:
     """A run row with a model file and a plot under runs/<id>/ (runs.py belongs to another area)."""
     now = utcnow()
-    run_id = int(
-        models.Run.insert(
-            model_session=session_id,
-            name=name,
-            model_name="SVC",
-            parameters={},
-            optimizer_name="Optuna",
-            optimizer_parameters={},
-            goal_metric="Accuracy",
-            created=now,
-            last_modified=now,
-        ).execute()
-    )
+    run_id = plant_run(session_id, name, created=now, last_modified=now)
     model = files.layout("runs", run_id, "model.joblib")
     sha = files.dump_joblib(model, [1, 2, 3])
     plot = files.layout("runs", run_id, "plots", "history.json")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from helpers import file_tree, row_counts
+from helpers import assert_refused, file_tree, plant_run, row_counts
 
 from dashai_store import cascade, datasets, errors, files, model_sessions, models, predictions
 from dashai_store.clock import utcnow
@@ -18,37 +18,9 @@ from dashai_store.enums import RunStatus
 RESULTS = pa.table({"y_pred": [0, 1, 1], "proba": [0.2, 0.9, 0.7]})
 
 
-def assert_refused(store: Store, case: str, call: Callable[[], Any], error: type[errors.StoreError]) -> None:
-    """``call`` raises exactly ``error`` and leaves every row and every file as they were."""
-    counts, tree = row_counts(store.db), file_tree(store.home)
-    try:
-        call()
-    except errors.StoreError as exc:
-        assert type(exc) is error, f"{case}: raised {type(exc).__name__} ({exc}), expected {error.__name__}"
-    except Exception as exc:
-        pytest.fail(f"{case}: raised untyped {type(exc).__name__}: {exc}")
-    else:
-        pytest.fail(f"{case}: did not raise {error.__name__}")
-    assert row_counts(store.db) == counts, case
-    assert file_tree(store.home) == tree, case
-
-
 def make_run(session_id: int, name: str = "run") -> int:
     """A run row made directly (runs.py belongs to another area)."""
-    now = utcnow()
-    return int(
-        models.Run.insert(
-            model_session=session_id,
-            name=name,
-            model_name="SVC",
-            parameters={"C": 1.0},
-            optimizer_name="Optuna",
-            optimizer_parameters={},
-            goal_metric="Accuracy",
-            created=now,
-            last_modified=now,
-        ).execute()
-    )
+    return plant_run(session_id, name, parameters={"C": 1.0})
 
 
 @pytest.fixture

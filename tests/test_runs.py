@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import file_tree, row_counts
+from helpers import file_tree, plant_dataset, plant_session, row_counts
 
 from dashai_store import errors, files, metrics, models, runs
 from dashai_store.clock import utcnow
@@ -19,19 +19,7 @@ FIGURE = {"data": [{"type": "scatter", "x": [1, 2, 3], "y": [3, 1, 2]}], "layout
 
 def make_session(name: str = "s") -> int:
     """A model session in a fresh dataset (made through the models: datasets.py is another area's)."""
-    now = utcnow()
-    ds = models.Dataset.create(name=f"ds-{name}", created=now, last_modified=now)
-    session = models.ModelSession.create(
-        dataset=ds,
-        name=name,
-        task_name="TabularClassificationTask",
-        input_columns=["x"],
-        output_columns=["y"],
-        splits={"train": 0.6, "validation": 0.2, "test": 0.2},
-        created=now,
-        last_modified=now,
-    )
-    return int(session.id)
+    return plant_session(plant_dataset(f"ds-{name}"), name)
 
 
 @pytest.fixture
