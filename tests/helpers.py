@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,3 +106,36 @@ def plant_run(session_id: int, name: str = "run", **overrides: Any) -> int:
     }
     columns.update(overrides)
     return int(models.Run.create(model_session=session_id, name=name, **columns).id)
+
+
+@contextmanager
+def transaction_held_open(action: Callable[[], object]) -> Iterator[None]:
+    """Run ``action`` in a write transaction on another thread and keep that transaction
+    open (its locks held) for the body of the ``with``; then commit it and re-raise its error."""
+    from dashai_store.database import run_in_transaction
+
+    inside, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def holder() -> None:
+        def body() -> None:
+            action()
+            inside.set()
+            release.wait(10)
+
+        try:
+            run_in_transaction(body)
+        except BaseException as exc:  # reported when the with block ends
+            failures.append(exc)
+            inside.set()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        assert not failures, failures
+        yield
+    finally:
+        release.set()
+        thread.join(10)
+    assert not failures, failures

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import threading
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from helpers import file_tree, plant_dataset, plant_session, row_counts
+from helpers import file_tree, plant_dataset, plant_session, row_counts, transaction_held_open
 
 from dashai_store import errors, metrics, runs
 from dashai_store.clock import utcnow
@@ -436,38 +435,19 @@ def test_postgres_writers_of_one_run_take_turns(store: Store, run_id: int, datab
     run's ids become visible in increasing order (what since() relies on)."""
     if database_url is None:
         pytest.skip("PostgreSQL only")
-    from dashai_store.database import connect_postgres, run_in_transaction
+    from dashai_store.database import connect_postgres
 
     other = make_run("other-run")
-    inside = threading.Event()
-    release = threading.Event()
-    failures: list[BaseException] = []
-
-    def first_writer() -> None:
-        def body() -> None:
-            metrics.log(run_id, "first", 1.0, split="TRAIN", level="STEP", step=0)
-            inside.set()
-            release.wait(10)
-
+    logged = lambda: metrics.log(run_id, "first", 1.0, split="TRAIN", level="STEP", step=0)  # noqa: E731
+    with transaction_held_open(logged):
+        # A second session (what another process would be) tries the same run, then another run.
+        second = connect_postgres(database_url)
         try:
-            run_in_transaction(body)
-        except BaseException as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-
-    thread = threading.Thread(target=first_writer)
-    thread.start()
-    assert inside.wait(10)
-    # A second session (what another process would be) tries the same run, then another run.
-    second = connect_postgres(database_url)
-    try:
-        second.execute_sql("SET lock_timeout = '300ms'")
-        with pytest.raises(Exception, match="lock timeout"), second.atomic():
-            second.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (metrics._LOCK_NAMESPACE, run_id))
-        with second.atomic():  # another run's writers are not held up
-            second.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (metrics._LOCK_NAMESPACE, other))
-    finally:
-        release.set()
-        thread.join(10)
-        second.close()
-    assert not failures
+            second.execute_sql("SET lock_timeout = '300ms'")
+            with pytest.raises(Exception, match="lock timeout"), second.atomic():
+                second.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (metrics._LOCK_NAMESPACE, run_id))
+            with second.atomic():  # another run's writers are not held up
+                second.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (metrics._LOCK_NAMESPACE, other))
+        finally:
+            second.close()
     assert [p.name for p in metrics.history(run_id)] == ["first"]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import enum
 import math
-import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import peewee
 import pytest
-from helpers import file_tree, row_counts
+from helpers import file_tree, row_counts, transaction_held_open
 
 from dashai_store import (
     datasets,
@@ -193,37 +192,18 @@ def test_fetch_and_require(store: Store) -> None:
 
 def _other_session_can_update(database_url: str, dataset_id: int, *, lock: bool) -> bool:
     """Whether another session can UPDATE the row while a transaction holds ``fetch(lock=lock)``."""
-    inside, release = threading.Event(), threading.Event()
-    failures: list[BaseException] = []
-
-    def holder() -> None:
-        def body() -> None:
-            rows.fetch(models.Dataset, dataset_id, "dataset", lock=lock)
-            inside.set()
-            release.wait(10)
-
+    with transaction_held_open(lambda: rows.fetch(models.Dataset, dataset_id, "dataset", lock=lock)):
+        other = connect_postgres(database_url)
         try:
-            run_in_transaction(body)
-        except BaseException as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    assert inside.wait(10)
-    other = connect_postgres(database_url)
-    try:
-        other.execute_sql("SET lock_timeout = '300ms'")
-        with other.atomic():
-            other.execute_sql("UPDATE dataset SET huey_id = 'x' WHERE id = %s", (dataset_id,))
-        return True
-    except peewee.OperationalError as exc:
-        assert "lock timeout" in str(exc)
-        return False
-    finally:
-        release.set()
-        thread.join(10)
-        other.close()
-        assert not failures
+            other.execute_sql("SET lock_timeout = '300ms'")
+            with other.atomic():
+                other.execute_sql("UPDATE dataset SET huey_id = 'x' WHERE id = %s", (dataset_id,))
+            return True
+        except peewee.OperationalError as exc:
+            assert "lock timeout" in str(exc)
+            return False
+        finally:
+            other.close()
 
 
 def test_fetch_with_lock_holds_the_row_on_postgres(store: Store, database_url: str | None) -> None:
