@@ -15,8 +15,10 @@ Exit codes: 0 success; 1 ``check`` found problems, or an operation failed or was
 incomplete; 2 bad usage; 3 the database was made by a newer dashai_store; 4 no usable store
 (the home is missing or not a folder, ``db.sqlite`` is not a SQLite database, the database
 cannot be reached, or it needs ``dashai-store migrate``); 5 the run given to
-``export-metrics`` does not exist. ``migrate`` keeps the codes of ``scripts/migrate.py``
-(0, 1, 2, 3), plus 4 for a home that is not a folder. ``demo`` exits 2 for a home it will
+``export-metrics`` does not exist; 6 this Python lacks a dependency (the message names the
+interpreter and what to install). ``migrate`` keeps the codes of ``scripts/migrate.py``
+(0, 1, 2, 3, 6), plus 4 for a home that is not a folder. Every command that meets a
+database made by a newer version exits 3, ``status`` included. ``demo`` exits 2 for a home it will
 not use (not empty and not an earlier demo home).
 
 Only argparse is imported up front; each command imports what it needs, so
@@ -38,6 +40,17 @@ if TYPE_CHECKING:
     from .database import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TOO_NEW, EXIT_NO_STORE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5
+EXIT_MISSING_DEPENDENCY = 6
+# What a missing top-level module means: the distribution that provides it.
+DEPENDENCIES = {
+    "peewee": "peewee",
+    "playhouse": "peewee",
+    "pyarrow": "pyarrow",
+    "joblib": "joblib",
+    "plotly": "plotly",
+    "psycopg2": "psycopg2-binary (pip install 'dashai-store[postgres]')",
+    "dashai_store": "dashai-store",
+}
 SQLITE_HEADER = b"SQLite format 3\x00"
 PROG = "dashai-store"
 
@@ -199,8 +212,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     lines = [
         f"home:           {home_path}",
         f"database:       {status.database} ({_human(size)})",
-        f"schema version: {status.head or '(none)'}"
-        + (f", {len(status.pending)} step(s) pending" if status.pending else ", up to date"),
+        f"schema version: {status.head or '(none)'}" + _schema_state(status),
         f"files:          {file_count} ({_human(file_bytes)})",
         "rows:",
         *(f"  {table:<26} {count:>10}" for table, count in counts.items()),
@@ -209,6 +221,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     if status.unknown:
         return EXIT_TOO_NEW
     return EXIT_OK
+
+
+def _schema_state(status: Any) -> str:
+    if status.unknown:
+        steps = ", ".join(step.id for step in status.unknown)
+        return f", made by a newer dashai_store (unknown steps: {steps}); upgrade the app"
+    if status.pending:
+        return f", {len(status.pending)} step(s) pending"
+    return ", up to date"
 
 
 def _counts_and_size(migrator: Any, tables: list[str], present: Sequence[str]) -> tuple[dict[str, int], int]:
@@ -628,6 +649,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        message = missing_dependency(exc)
+        if message is None:
+            raise
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return EXIT_MISSING_DEPENDENCY
     except Exception as exc:
         from . import errors
 
@@ -635,6 +662,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return EXIT_FAILED
         raise
+
+
+def missing_dependency(exc: ModuleNotFoundError) -> str | None:
+    """One line naming this Python and what to install, if ``exc`` is a missing dependency."""
+    top = (exc.name or "").partition(".")[0]
+    package = DEPENDENCIES.get(top)
+    if package is None:
+        return None
+    return (
+        f"{top} is not installed for this Python ({sys.executable}): "
+        f"install {package} into it, e.g. `{sys.executable} -m pip install <dashai_store checkout or wheel>`"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

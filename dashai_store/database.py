@@ -119,7 +119,8 @@ def postgres_schema(db: peewee.Database) -> str:
 class Store:
     """An open store: its home folder and its database.
 
-    Made by :func:`dashai_store.open_store`; the facade functions act on the current one.
+    Made by :func:`dashai_store.open_store`; the facade functions act on the current one
+    (the innermost store still open).
     """
 
     home: Path
@@ -151,14 +152,11 @@ class Store:
         pending.append(callback)
 
     def close(self) -> None:
-        global _current
+        """Close the connection and unbind this store; an outer store becomes current again."""
         from .files import wait_for_trash  # files imports this module
 
         wait_for_trash(self.home)
-        with _current_lock:
-            if _current is self:
-                _current = None
-                database_proxy.initialize(None)
+        unbind(self)
         self.db.close()
 
     def __enter__(self) -> Store:
@@ -168,25 +166,47 @@ class Store:
         self.close()
 
 
-_current: Store | None = None
-_current_lock = threading.Lock()
+# The open stores, innermost last: the facade acts on the top one. Opening a store while
+# another is bound stacks it (``with open_store(A): with open_store(B): ...``); closing the
+# inner one makes the outer one current again, and closing a store that is not on top
+# (two handles on one home, closed out of order) leaves the top one bound.
+_bound: list[Store] = []
+_bound_lock = threading.Lock()
 
 
 def bind(store: Store) -> None:
-    """Make ``store`` the one the facade acts on (one open store per process)."""
-    global _current
-    with _current_lock:
-        if _current is not None and _current is not store:
-            _current.db.close()
-        _current = store
+    """Make ``store`` the one the facade acts on, above any store already bound."""
+    with _bound_lock:
+        _bound.append(store)
         database_proxy.initialize(store.db)
 
 
+def unbind(store: Store) -> None:
+    """Take ``store`` off the stack of bound stores (a no-op if it is not on it)."""
+    with _bound_lock:
+        for index in range(len(_bound) - 1, -1, -1):
+            if _bound[index] is store:
+                del _bound[index]
+                break
+        else:
+            return
+        database_proxy.initialize(_bound[-1].db if _bound else None)
+
+
+def bound_stores() -> tuple[Store, ...]:
+    """The bound stores, outermost first (for messages and tests)."""
+    with _bound_lock:
+        return tuple(_bound)
+
+
 def current() -> Store:
-    store = _current
-    if store is None:
+    bound = _bound
+    if not bound:
         raise errors.StoreNotOpen("no store is open: call dashai_store.open_store(home) first")
-    return store
+    try:
+        return bound[-1]
+    except IndexError:  # the last store was closed by another thread meanwhile
+        raise errors.StoreNotOpen("no store is open: call dashai_store.open_store(home) first") from None
 
 
 # -- error translation and write transactions ---------------------------------------------
@@ -218,7 +238,7 @@ def translate(exc: BaseException) -> errors.StoreError:
     if isinstance(exc, peewee.InterfaceError) and "closed" in text.lower():
         return errors.StoreNotOpen(text)
     # An I/O error, a full disk or a corrupt file: say which database, the user must find it.
-    store = _current
+    store = _bound[-1] if _bound else None
     return errors.DatabaseError(f"{text} (database {store.url})" if store is not None else text)
 
 

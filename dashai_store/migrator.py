@@ -96,9 +96,9 @@ def steps_from(registry: Sequence[ModuleType]) -> tuple[Step, ...]:
 
 
 def default_steps() -> tuple[Step, ...]:
-    from .migrations import REGISTRY
+    from .migration_registry import load_registry
 
-    return steps_from(REGISTRY)
+    return steps_from(load_registry())
 
 
 # -- status ------------------------------------------------------------------------------

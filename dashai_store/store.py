@@ -39,6 +39,11 @@ def open_store(
     File deletions a crash interrupted are finished here (unless ``finish_deletions=False``:
     read-only tools such as ``dashai-store check`` report them instead).
 
+    Stores stack: opening one while another is bound makes the new one current, and
+    closing it makes the previous one current again, so a nested ``with open_store(B)``
+    inside ``with open_store(A)`` leaves A usable after the inner block. Two handles on the
+    same home may be closed in either order; closing one never unbinds the other.
+
     >>> from dashai_store import open_store, datasets          # doctest: +SKIP
     >>> with open_store("~/.DashAI") as store:                  # doctest: +SKIP
     ...     print([d.name for d in datasets.list()])

@@ -314,7 +314,13 @@ def test_a_database_from_a_newer_version_exits_3(sqlite_store: Store) -> None:
     )
     home = ["--home", str(sqlite_store.home)]
     assert run_cli("check", *home).returncode == EXIT_TOO_NEW
-    assert run_cli("status", *home).returncode == EXIT_TOO_NEW
+    status = run_cli("status", *home)
+    assert status.returncode == EXIT_TOO_NEW
+    assert "up to date" not in status.stdout
+    assert "made by a newer dashai_store (unknown steps: 9999_future)" in status.stdout
+    document = json.loads(run_cli("status", "--json", *home).stdout)
+    assert document["schema"]["up_to_date"] is False
+    assert document["schema"]["unknown"] == ["9999_future"]
     assert run_cli("migrate", *home).returncode == EXIT_TOO_NEW
 
 
