@@ -10,7 +10,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt-get install -y -qq postgresql >/dev/null
 fi
 PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-PG_DATA="$(mktemp -d /tmp/dashai-pg.XXXXXX)"
+PG_DATA="$(mktemp -d "${TMPDIR:-/tmp}/dashai-pg.XXXXXX")"
 chown postgres:postgres "$PG_DATA"
 as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
 as_pg "'$PG_BIN/initdb' -D '$PG_DATA' -A trust -U postgres -E UTF8 >/dev/null"

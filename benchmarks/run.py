@@ -17,8 +17,9 @@ Modules are imported statically below; a new one is added to ``MODULES``. ``--qu
 passed to them as the environment variable ``DASHAI_BENCH_QUICK=1``.
 
 ``TARGETS`` holds the minimum ratios the store promises (on SQLite; ``STRICT`` ones must
-be exceeded, not just met); a figure below its target is marked in the table, and the exit
-status is 1 if any figure missed its target or failed.
+be exceeded, not just met); a figure below its target is marked in the table. A full run
+exits 1 if any figure missed its target or failed; a ``--quick`` run (small sizes, noisy
+ratios) reports misses without failing and exits 1 only if a figure failed to run.
 
 ``--json`` prints ``{name: {"value", "baseline", "ratio", "unit", "target", "met"}}``
 (``target`` and ``met`` are null for a figure without a target; ``"note"`` when the
@@ -175,7 +176,7 @@ def as_json(results: dict[str, dict[str, Any]], failures: dict[str, str]) -> dic
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run (targets reported, not enforced)")
     parser.add_argument("--only", action="append", metavar="NAME", help="run only this figure (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the figures and exit")
     args = parser.parse_args(argv)
@@ -195,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(table(results, failures))
     missed = [name for name, result in results.items() if met(name, result.get("ratio", math.inf)) is False]
+    if args.quick:  # a smoke run: its sizes are too small for its ratios to decide anything
+        if missed and not args.json:
+            print(f"quick run: {len(missed)} target(s) missed, not enforced: {', '.join(missed)}")
+        return 1 if failures else 0
     return 1 if failures or missed else 0
 
 

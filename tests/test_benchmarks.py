@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ROOT / "benchmarks" / "run.py"
 
@@ -69,7 +71,7 @@ def test_quick_json_run_gives_every_figure_its_numbers_target_and_verdict(tmp_pa
     only = [arg for name in CHEAP for arg in ("--only", name)]
     env = {"DASHAI_BENCH_MLFLOW_VENV": str(tmp_path / "no-venv"), "DASHAI_BENCH_MLFLOW_INSTALL": "0"}
     result = _run("--quick", "--json", *only, env=env)
-    assert result.returncode in (0, 1), result.stderr  # 1 = a target missed on a busy machine
+    assert result.returncode == 0, result.stderr  # --quick reports misses, never fails on them
     report = json.loads(result.stdout)
     assert list(report) == list(CHEAP)
     run = _load_run_module()
@@ -87,8 +89,6 @@ def test_quick_json_run_gives_every_figure_its_numbers_target_and_verdict(tmp_pa
     assert "DASHAI_BENCH_MLFLOW_INSTALL=0" in skipped["skipped"]
     assert skipped["target"] == 20.0 and skipped["met"] is None
     assert not (tmp_path / "no-venv").exists()  # nothing was installed
-    missed = [name for name, figure in report.items() if figure.get("met") is False]
-    assert result.returncode == (1 if missed else 0)
 
 
 def test_table_and_json_mark_missed_skipped_and_failed_figures() -> None:
@@ -118,3 +118,15 @@ def test_table_and_json_mark_missed_skipped_and_failed_figures() -> None:
 def test_unknown_figure_is_a_usage_error() -> None:
     result = _run("--only", "metrics.nope")
     assert result.returncode == 2 and "unknown figure" in result.stderr
+
+
+def test_a_missed_target_fails_a_full_run_but_not_a_quick_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = _load_run_module()
+    monkeypatch.setitem(run.TARGETS, "startup.import", 1e9)  # no machine meets this
+    monkeypatch.setenv("DASHAI_BENCH_QUICK", "1")  # small sizes on both sides of the check
+    assert run.main(["--quick", "--only", "startup.import"]) == 0
+    assert "quick run: 1 target(s) missed, not enforced: startup.import" in capsys.readouterr().out
+    assert run.main(["--only", "startup.import"]) == 1
+    assert "MISSED" in capsys.readouterr().out
