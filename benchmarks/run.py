@@ -176,7 +176,7 @@ def as_json(results: dict[str, dict[str, Any]], failures: dict[str, str]) -> dic
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run (targets reported, not enforced)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes; misses reported, not enforced")
     parser.add_argument("--only", action="append", metavar="NAME", help="run only this figure (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the figures and exit")
     args = parser.parse_args(argv)

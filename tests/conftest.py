@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from installed import WheelVenv, build_wheel_venv
 
 from dashai_store import open_store
 from dashai_store.database import Store, connect_postgres
@@ -101,3 +102,9 @@ def sqlite_store(home: Path) -> Iterator[Store]:
     """A fresh, migrated SQLite store, for behaviour that exists only on SQLite."""
     with open_store(home) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> WheelVenv:
+    """A wheel of this checkout installed into a clean venv (built once per test session)."""
+    return build_wheel_venv(tmp_path_factory.mktemp("wheel-venv"))

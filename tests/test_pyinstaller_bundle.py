@@ -1,27 +1,29 @@
-"""Build tests/bundle_app with PyInstaller, with no extra flags, and run the bundle.
+"""Build tests/bundle_app with PyInstaller from the wheel venv, with no extra flags, and run
+the bundle twice on the same homes.
 
 dashai_store's hook (``dashai_store/_pyinstaller``, announced by the ``pyinstaller40``
 entry point) must bring in everything the app uses: the migrations and their sources, the
 facade modules imported lazily, playhouse, psycopg2, pyarrow, joblib and plotly with its
 data files. The command below names the app and where to put the build, nothing else.
 
-PyInstaller cannot analyse setuptools' editable installs (pyinstaller/pyinstaller#7524:
-the package is served by a meta-path finder its module graph does not consult), so the
-library is first installed normally into a scratch ``--target`` folder put on
-``PYTHONPATH`` — the way a desktop app installs it before bundling.
+The bundle is built from what users install: the wheel of this checkout in a clean venv
+(the ``wheel_venv`` fixture), never the editable install of the test venv, whose import
+finder would fill in a subpackage the wheel leaves out (pyinstaller/pyinstaller#7524:
+PyInstaller cannot analyse editable installs at all).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from installed import LEGACY_FIXTURE, WheelVenv, clean_env
 
 from dashai_store.migrator import default_steps
 
@@ -32,21 +34,14 @@ FORBIDDEN = ("--hidden-import", "--hiddenimport", "--collect", "--copy-metadata"
 
 
 @pytest.mark.slow
-def test_bundle_builds_and_runs_with_no_extra_flags(
-    tmp_path: Path, record_property: Callable[[str, object], None]
+def test_bundle_from_the_wheel_builds_with_no_extra_flags_and_starts_twice(
+    wheel_venv: WheelVenv, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
-    pytest.importorskip("PyInstaller", reason="PyInstaller is not installed (pip install '.[bundle]')")
-    site = tmp_path / "site"
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(REPO)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    pip = wheel_venv.run("-m", "pip", "install", "--quiet", "pyinstaller>=6", cwd=tmp_path, timeout=600)
+    assert pip.returncode == 0, pip.stderr[-3000:]
     installed = time.perf_counter()
     command = [
-        sys.executable,
         "-m",
         "PyInstaller",
         "--noconfirm",
@@ -62,23 +57,34 @@ def test_bundle_builds_and_runs_with_no_extra_flags(
         str(APP),
     ]
     assert not [arg for arg in command if arg.startswith(FORBIDDEN)]
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    build = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    build = wheel_venv.run(*command, cwd=tmp_path, timeout=900)
     built = time.perf_counter()
     assert build.returncode == 0, build.stderr[-4000:]
     # The hook that ran is the installed library's, found through the entry point.
     assert re.search(r"Processing .*hook 'hook-dashai_store\.py' from '.*_pyinstaller'", build.stderr)
+    assert str(REPO) not in re.findall(r"from '([^']*_pyinstaller)'", build.stderr)[0]
 
     executable = tmp_path / "dist" / "bundle_app" / "bundle_app"
-    args = [str(executable), str(tmp_path / "work")] + ([PG_URL] if PG_URL else [])
-    # The bundle must not lean on this interpreter's site-packages or the scratch install.
-    clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    result = subprocess.run(args, env=clean_env, capture_output=True, text=True, timeout=300)
+    work, legacy = tmp_path / "work", tmp_path / "legacy-home"
+    shutil.copytree(LEGACY_FIXTURE, legacy, symlinks=True)
+    first = [str(executable), str(work), str(legacy)] + ([PG_URL] if PG_URL else [])
+    # The bundle must not lean on this interpreter's site-packages or the wheel venv; it
+    # runs from a folder of its own, as a desktop app does.
+    result = subprocess.run(first, env=clean_env(), capture_output=True, text=True, timeout=300, cwd=tmp_path)
     ran = time.perf_counter()
+    again = subprocess.run(
+        [str(executable), str(work), str(legacy), "--again"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     timings = {
-        "pip_install_s": round(installed - started, 1),
+        "pip_install_pyinstaller_s": round(installed - started, 1),
         "pyinstaller_build_s": round(built - installed, 1),
-        "bundle_run_s": round(ran - built, 1),
+        "bundle_first_start_s": round(ran - built, 1),
+        "bundle_second_start_s": round(time.perf_counter() - ran, 1),
     }
     record_property("bundle_timings", timings)
     print(f"bundle timings: {timings}")
@@ -94,6 +100,8 @@ def test_bundle_builds_and_runs_with_no_extra_flags(
         "OK joblib model",
         "OK plotly figure plotly.graph_objs._figure.Figure",
         "OK migrate upgrade",
+        "OK demo",
+        "OK adopt",
     ]
     if PG_URL:
         expected.append("OK migrate postgresql")
@@ -107,3 +115,7 @@ def test_bundle_builds_and_runs_with_no_extra_flags(
         # The hook ships the migration sources, so the bundle records the same checksum
         # as a source install (an empty one would print '-').
         assert f"checksum {step.id} {step.checksum}" in out
+
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
+    for line in ("OK demo", "OK again", "ALL OK"):
+        assert re.search(rf"^{re.escape(line)}", again.stdout, flags=re.MULTILINE), f"missing {line!r}"

@@ -2,9 +2,10 @@
 
 Built by tests/test_pyinstaller_bundle.py with ``pyinstaller --noconfirm --onedir app.py``
 and no other flag: dashai_store's own hook (found through its ``pyinstaller40`` entry
-point) must bring in everything used below. Run as ``app WORKDIR [POSTGRES_URL]``; it prints
-the migration runner's output and one ``OK <thing>`` line per check, and exits non-zero on
-the first failure.
+point) must bring in everything used below. Run as ``app WORKDIR LEGACY_HOME [POSTGRES_URL]``,
+then ``app WORKDIR LEGACY_HOME --again`` (a second start on the same homes); it prints the
+migration runner's output and one ``OK <thing>`` line per check, and exits non-zero on the
+first failure. LEGACY_HOME is a copy of a legacy DashAI home, adopted in place.
 
 Migration scenarios:
 
@@ -16,6 +17,10 @@ Migration scenarios:
   emulated by the test-only step ``bundle_probe_step`` appended to the registry: a backup is
   taken, the step is applied and every row survives.
 * postgresql (when a URL is given): a fresh schema migrated through the bundled psycopg2.
+* demo: ``dashai-store demo`` inside the bundle (synthetic data, the HTML report).
+* adopt: the legacy home taken over in place.
+* again (second start): every home opens as it was left, nothing is migrated or
+  adopted twice, the demo runs again on its home.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from urllib.parse import quote
 import bundle_probe_step
 
 import dashai_store
-from dashai_store import files, open_store
+from dashai_store import cli, files, open_store
 from dashai_store.clock import utcnow
 from dashai_store.database import DB_FILENAME, connect_postgres, connect_sqlite, run_in_transaction
 from dashai_store.migrator import Migrator, default_steps, main, steps_from
@@ -224,17 +229,73 @@ def scenario_postgres(work: Path, url: str) -> None:
         admin.close()
 
 
+def command(*args: str) -> None:
+    code = cli.main(list(args))
+    check(code == 0, f"dashai-store {' '.join(args)} exited {code}")
+
+
+def legacy_dataset_count(legacy: Path) -> int:
+    with open_store(legacy, migrate=False):
+        return len(datasets.list()) if datasets is not None else -1
+
+
+def scenario_demo(work: Path) -> None:
+    print("== demo", flush=True)
+    command("demo", "--home", str(work / "demo"), "--quiet")
+    check((work / "demo" / "report.html").is_file(), "the demo's report")
+    print("OK demo", flush=True)
+
+
+def scenario_adopt(legacy: Path) -> int:
+    print("== adopt a legacy DashAI home", flush=True)
+    command("migrate", "--home", str(legacy))
+    count = legacy_dataset_count(legacy)
+    check(count > 0, f"adopted datasets: {count}")
+    print(f"OK adopt {count} datasets", flush=True)
+    return count
+
+
+def backups(home: Path) -> list[str]:
+    return sorted(path.name for path in (home / "backups").glob("*")) if (home / "backups").exists() else []
+
+
+def scenario_again(work: Path, legacy: Path) -> None:
+    """The second start on the same homes: nothing migrated or adopted twice."""
+    print("== second start", flush=True)
+    before = {name: backups(work / name) for name in ("previous", "demo")}
+    adopted_backups = backups(legacy)
+    migrate(["--home", str(work / "previous")])
+    migrate(["--home", str(work / "previous"), "--check"])
+    with open_store(work / "demo", migrate=False):
+        check(datasets is None or len(datasets.list()) > 0, "the demo's datasets after a restart")
+    scenario_demo(work)
+    count = legacy_dataset_count(legacy)
+    command("migrate", "--home", str(legacy))
+    check(legacy_dataset_count(legacy) == count, "the adopted home after a restart")
+    check(backups(legacy) == adopted_backups, "no second adoption backup")
+    check({name: backups(work / name) for name in before} == before, "no backup on an up-to-date start")
+    print("OK again", flush=True)
+
+
 def run(argv: list[str]) -> int:
     work = Path(argv[0]).resolve()
-    work.mkdir(parents=True, exist_ok=True)
+    legacy = Path(argv[1]).resolve()
+    rest = argv[2:]
     print(f"dashai_store {dashai_store.__version__} frozen={getattr(sys, 'frozen', False)}", flush=True)
     print("registered: " + " ".join(step.id for step in default_steps()), flush=True)
+    if rest == ["--again"]:
+        scenario_again(work, legacy)
+        print("ALL OK", flush=True)
+        return 0
+    work.mkdir(parents=True, exist_ok=True)
     fresh = scenario_fresh(work)
     scenario_previous(work)
     _dataset_id, run_id = fill(fresh)
     scenario_upgrade(fresh, run_id)
-    if len(argv) > 1:
-        scenario_postgres(work, argv[1])
+    scenario_demo(work)
+    scenario_adopt(legacy)
+    if rest:
+        scenario_postgres(work, rest[0])
     print("ALL OK", flush=True)
     return 0
 
