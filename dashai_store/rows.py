@@ -1,4 +1,4 @@
-"""The small checks every facade module shares: ids, names, text, JSON, one row by id.
+"""The small checks every facade module shares: ids, names, text, JSON, one row by id, unique names.
 
 Each facade module validates its arguments itself (a wrong type is a ValidationError,
 never a TypeError or a driver error) and looks rows up by id; this module is the one
@@ -7,8 +7,10 @@ place that says how, so that every area answers a bad id or a bad name alike::
     rows.check_id(True, "run")           # ValidationError: a run id must be an int, got bool True
     rows.check_id(2**64, "run")          # NotFound: run 18446744073709551616 does not exist
     rows.check_name("  ", "run name")    # ValidationError: run name must not be empty or blank, got '  '
-    row = rows.fetch(models.Run, 12, "run", lock=True)   # inside @writes; NotFound: run 12 does not exist
-    _jobs = rows.Jobs(models.Run, _record, "run")        # lifecycle moves that validate their arguments
+    row = rows.fetch(models.Run, 12, lock=True)   # inside @writes; NotFound: run 12 does not exist
+    rows.check_json({"a": 1}, "parameters", mapping=True)            # the dict, or ValidationError
+    rows.insert_unique(query.execute, f"a dataset named {name!r}")   # AlreadyExists on a taken name
+    _jobs = rows.Jobs(models.Run, _record, "run")  # lifecycle moves that validate their arguments
 
 The rules, and why:
 
@@ -24,12 +26,13 @@ The rules, and why:
   most :data:`MAX_NAME_LENGTH` characters. Names are stored, compared and shown, never
   used as path components, so any other Unicode text is fine (``"../x"``, ``"数据 🌸"``).
 * A JSON column's value must read back as given: dict keys are ``str``; NaN and
-  infinities are kept (the columns' own encoding).
+  infinities are kept (the columns' own encoding). Strict JSON (``strict=True``, for
+  generative parameters and payloads the app ships to a browser) refuses NaN and
+  infinities, and its messages never echo the value (a payload may be megabytes).
 
 Not here, on purpose (they only look alike): metric names (``metrics``: checked
 column-wise on the hot path, blank allowed), lists of column/metric names
-(``model_sessions``), generative payload text and strict JSON (``generative``: no NaN,
-messages that never echo a payload).
+(``model_sessions``).
 """
 
 from __future__ import annotations
