@@ -409,7 +409,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_export_metrics(args: argparse.Namespace) -> int:
-    from . import errors
+    from . import errors, metrics
 
     if args.output == "-" and args.format != "csv":
         _fail("--output - (stdout) is only possible with --format csv", EXIT_USAGE)
@@ -417,7 +417,7 @@ def cmd_export_metrics(args: argparse.Namespace) -> int:
         _fail("--json needs --output FILE (stdout holds the CSV)", EXIT_USAGE)
     with _open(args, finish_deletions=False):
         try:
-            table = _history_table(args.run_id)
+            table = metrics.history_table(args.run_id)
         except errors.NotFound as exc:
             _fail(str(exc), EXIT_NOT_FOUND)
         except errors.StoreError as exc:
@@ -441,47 +441,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _fail(f"the walkthrough failed: {exc}", EXIT_FAILED)
     _emit(args, demo.summary_document(summary), demo.summary_lines(summary))
     return EXIT_OK if summary.ok else EXIT_FAILED
-
-
-def _history_table(run_id: int) -> Any:
-    """The run's metric history as a pyarrow.Table (``metrics.history_table`` when present)."""
-    import importlib.util
-
-    if importlib.util.find_spec("dashai_store.metrics") is not None:
-        from . import metrics
-
-        return metrics.history_table(run_id)
-    return _history_table_sql(run_id)  # pragma: no cover - only before metrics.py exists
-
-
-def _history_table_sql(run_id: int) -> Any:
-    import pyarrow as pa
-
-    from . import errors
-    from .database import current
-    from .models import Metric, Run
-
-    db = current().db
-    if Run.get_or_none(Run.id == run_id) is None:
-        raise errors.NotFound(f"run {run_id} does not exist")
-    rows = db.execute_sql(
-        "SELECT id, name, split, level, step, value, timestamp FROM metric "
-        f"WHERE run_id = {db.param} ORDER BY name, split, level, step",
-        (run_id,),
-    ).fetchall()
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in range(7)]
-    value = Metric.value
-    return pa.table(
-        {
-            "id": pa.array(columns[0], pa.int64()),
-            "name": pa.array(columns[1], pa.string()),
-            "split": pa.array(columns[2], pa.string()),
-            "level": pa.array(columns[3], pa.string()),
-            "step": pa.array(columns[4], pa.int64()),
-            "value": pa.array([value.python_value(v) for v in columns[5]], pa.float64()),
-            "timestamp": pa.array([str(t) for t in columns[6]], pa.string()).cast(pa.timestamp("us")),
-        }
-    )
 
 
 def _write_table(table: Any, fmt: str, output: str) -> str:

@@ -279,6 +279,14 @@ def _in_transaction(store: Store) -> bool:
     return getattr(store._local, "after_commit", None) is not None
 
 
+def in_transaction() -> bool:
+    """Whether this thread is inside a write transaction of the current store.
+
+    A write made now joins that transaction and becomes durable only when it commits.
+    """
+    return _in_transaction(current())
+
+
 def _undo(callbacks: list[Callable[[], None]]) -> None:
     for callback in reversed(callbacks):
         try:

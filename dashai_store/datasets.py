@@ -26,20 +26,17 @@ so ``"../x"`` or ``"数据 🌸"`` are fine.
 from __future__ import annotations
 
 import builtins
-import json
 import os
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
-
-import peewee
 
 from . import errors, files, lifecycle, models
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import current, reads, writes
 from .enums import RunStatus, coerce
-from .records import DatasetRecord, job_state
-from .rows import MAX_NAME_LENGTH, Jobs, check_id, could_exist, fetch, not_found
+from .records import DatasetRecord, to_record
+from .rows import MAX_NAME_LENGTH, Jobs, check_id, check_json, could_exist, fetch, insert_unique, not_found
 from .rows import check_name as _check_name
 
 if TYPE_CHECKING:
@@ -87,20 +84,11 @@ def check_name(value: object, what: str = "dataset name") -> str:
 
 
 def _check_lineage(lineage: object, name: str) -> dict[str, Any] | None:
-    """The lineage in the form it will read back as (JSON round trip), or ValidationError."""
-    if lineage is None:
-        return None
-    if not isinstance(lineage, dict):
-        raise errors.ValidationError(
-            f"lineage of dataset {name!r} must be a dict or None, got {type(lineage).__name__}"
-        )
-    try:
-        text = json.dumps(lineage, ensure_ascii=False, allow_nan=True)
-        text.encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise errors.ValidationError(f"lineage of dataset {name!r} is not JSON-serializable: {exc}") from None
-    decoded: dict[str, Any] = json.loads(text)
-    return decoded
+    """The lineage as it will be stored (a dict with str keys, or None), or ValidationError."""
+    checked: dict[str, Any] | None = check_json(
+        lineage, f"lineage of dataset {name!r}", mapping=True, optional=True
+    )
+    return checked
 
 
 def _check_table(table: pa.Table, name: str) -> pa.Table:
@@ -174,19 +162,7 @@ def _as_table(data: object, name: str) -> pa.Table:
 
 
 def _record(row: Any) -> DatasetRecord:
-    return DatasetRecord(
-        **job_state(row),
-        id=row.id,
-        name=row.name,
-        file_path=files.to_absolute(row.file_path),
-        lineage=row.lineage,
-        created=row.created,
-        last_modified=row.last_modified,
-    )
-
-
-def _load(dataset_id: int, *, lock: bool = False) -> Any:
-    return fetch(models.Dataset, dataset_id, "dataset", lock=lock)
+    return to_record(DatasetRecord, row, file_path=files.to_absolute(row.file_path))
 
 
 def _refuse_taken(name: str, *, other_than: int | None = None) -> None:
@@ -203,18 +179,10 @@ def _precheck_name(name: str) -> None:
 def _insert_row(name: str, lineage: dict[str, Any] | None) -> int:
     _refuse_taken(name)  # the readable message; the UNIQUE index still settles a race
     now = utcnow()
-    try:
-        return int(
-            models.Dataset.insert(
-                name=name,
-                status=RunStatus.NOT_STARTED.name,
-                lineage=lineage,
-                created=now,
-                last_modified=now,
-            ).execute()
-        )
-    except peewee.IntegrityError as exc:
-        raise errors.AlreadyExists(f"a dataset named {name!r} already exists") from exc
+    query = models.Dataset.insert(
+        name=name, status=RunStatus.NOT_STARTED.name, lineage=lineage, created=now, last_modified=now
+    )
+    return int(insert_unique(query.execute, f"a dataset named {name!r}"))
 
 
 def _data_path(dataset_id: int) -> str:
@@ -260,9 +228,14 @@ def _create(name: str, table: pa.Table, lineage: dict[str, Any] | None) -> Datas
     files.discard_on_rollback(files.layout("datasets", row_id))
     relative = _data_path(row_id)
     files.write_arrow(relative, table)
-    lifecycle.move(models.Dataset, row_id, lifecycle.DELIVERED)
-    lifecycle.move(models.Dataset, row_id, lifecycle.STARTED)
-    return _record(lifecycle.move(models.Dataset, row_id, lifecycle.FINISHED, extra={"file_path": relative}))
+    finished = lifecycle.walk(
+        models.Dataset,
+        row_id,
+        lifecycle.FINISHED,
+        current=lifecycle.NOT_STARTED,
+        extra={"file_path": relative},
+    )
+    return _record(finished)
 
 
 @writes
@@ -274,7 +247,7 @@ def create_pending(name: str, *, lineage: dict[str, Any] | None = None) -> Datas
     """
     check_name(name)
     lineage = _check_lineage(lineage, name)
-    return _record(_load(_insert_row(name, lineage)))
+    return _record(fetch(models.Dataset, _insert_row(name, lineage)))
 
 
 def _refuse_attach(row: Any) -> None:
@@ -292,7 +265,7 @@ def _refuse_attach(row: Any) -> None:
 
 @reads
 def _precheck_attach(dataset_id: int) -> str:
-    row = _load(dataset_id)
+    row = fetch(models.Dataset, dataset_id)
     _refuse_attach(row)
     return str(row.name)
 
@@ -323,11 +296,11 @@ def _attach(dataset_id: int, table: pa.Table) -> DatasetRecord:
         .execute()
     )
     if not claimed:
-        _refuse_attach(_load(dataset_id))
+        _refuse_attach(fetch(models.Dataset, dataset_id))
         raise errors.InvalidTransition(f"dataset {dataset_id} cannot take data now")  # pragma: no cover
     files.discard_on_rollback(relative)
     files.write_arrow(relative, table)
-    return _record(_load(dataset_id))
+    return _record(fetch(models.Dataset, dataset_id))
 
 
 # -- lifecycle -----------------------------------------------------------------------------------------
@@ -349,7 +322,7 @@ def start(dataset_id: int) -> DatasetRecord:
 def finish(dataset_id: int) -> DatasetRecord:
     """STARTED -> FINISHED; refused (InvalidTransition) while the dataset has no data."""
     check_id(dataset_id, "dataset")
-    row = _load(dataset_id, lock=True)
+    row = fetch(models.Dataset, dataset_id, lock=True)
     if row.file_path is None:
         raise errors.InvalidTransition(
             f"dataset {dataset_id} ({row.name!r}) has no data; call attach_data() before finish()"
@@ -369,7 +342,7 @@ def fail(dataset_id: int, error: str) -> DatasetRecord:
 def get(dataset_id: int) -> DatasetRecord:
     """The dataset with this id; NotFound if there is none."""
     check_id(dataset_id, "dataset")
-    return _record(_load(dataset_id))
+    return _record(fetch(models.Dataset, dataset_id))
 
 
 @reads
@@ -422,7 +395,7 @@ def schema(dataset_id: int) -> pa.Schema:
     Raises NotFound for an unknown id or a dataset that has no data yet.
     """
     check_id(dataset_id, "dataset")
-    row = _load(dataset_id)
+    row = fetch(models.Dataset, dataset_id)
     if row.file_path is None:
         raise errors.NotFound(f"dataset {dataset_id} ({row.name!r}) has no data yet (it is {row.status})")
     return files.read_arrow_schema(row.file_path)
@@ -436,17 +409,15 @@ def rename(dataset_id: int, new_name: str) -> DatasetRecord:
     """Give the dataset a new (unique) name; AlreadyExists if another dataset has it."""
     check_id(dataset_id, "dataset")
     check_name(new_name)
-    row = _load(dataset_id, lock=True)
+    row = fetch(models.Dataset, dataset_id, lock=True)
     if row.name == new_name:
         return _record(row)
     _refuse_taken(new_name, other_than=dataset_id)
-    try:
-        models.Dataset.update(name=new_name, last_modified=utcnow()).where(
-            models.Dataset.id == dataset_id
-        ).execute()
-    except peewee.IntegrityError as exc:
-        raise errors.AlreadyExists(f"a dataset named {new_name!r} already exists") from exc
-    return _record(_load(dataset_id))
+    query = models.Dataset.update(name=new_name, last_modified=utcnow()).where(
+        models.Dataset.id == dataset_id
+    )
+    insert_unique(query.execute, f"a dataset named {new_name!r}")
+    return _record(fetch(models.Dataset, dataset_id))
 
 
 @writes
@@ -461,5 +432,5 @@ def delete(dataset_id: int) -> None:
     check_id(dataset_id, "dataset")
     # Locking the row first makes a concurrent insert of a child (PostgreSQL) either
     # finish before we list the files to delete, or fail on its foreign key after.
-    _load(dataset_id, lock=True)
+    fetch(models.Dataset, dataset_id, lock=True)
     delete_rows(models.Dataset, [dataset_id])

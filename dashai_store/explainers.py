@@ -38,11 +38,11 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias, overload
 
-from . import errors, files, models
+from . import artifacts, errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import _in_transaction, current, reads, writes
-from .records import GlobalExplainerRecord, LocalExplainerRecord, job_state
+from .database import in_transaction, reads, writes
+from .records import GlobalExplainerRecord, LocalExplainerRecord, to_record
 from .rows import Jobs, check_id, check_json, check_name, fetch, require
 
 __all__ = [
@@ -78,33 +78,20 @@ PLOT_FILE = "plot.json"
 
 
 def _global_record(row: Any) -> GlobalExplainerRecord:
-    return GlobalExplainerRecord(
-        **job_state(row),
-        id=row.id,
-        run_id=row.run_id,
-        name=row.name,
-        explainer_name=row.explainer_name,
-        parameters=row.parameters,
+    return to_record(
+        GlobalExplainerRecord,
+        row,
         explanation_path=files.to_absolute(row.explanation_path),
         plot_path=files.to_absolute(row.plot_path),
-        created=row.created,
     )
 
 
 def _local_record(row: Any) -> LocalExplainerRecord:
-    return LocalExplainerRecord(
-        **job_state(row),
-        id=row.id,
-        run_id=row.run_id,
-        dataset_id=row.dataset_id,
-        name=row.name,
-        explainer_name=row.explainer_name,
-        parameters=row.parameters,
-        fit_parameters=row.fit_parameters,
-        scope=row.scope,
+    return to_record(
+        LocalExplainerRecord,
+        row,
         explanation_path=files.to_absolute(row.explanation_path),
         plots_path=files.to_absolute(row.plots_path),
-        created=row.created,
     )
 
 
@@ -127,25 +114,12 @@ def _check_kind(kind: object) -> Kind:
     raise errors.ValidationError(f"explainer kind must be 'global' or 'local', got {kind!r}")
 
 
-def _check_json(what: str, value: object, *, mapping: bool) -> Any:
-    """``value`` as it will be stored: a dict (``mapping``) or any JSON value but null."""
-    if not mapping and value is None:
-        raise errors.ValidationError(f"{what} must be a JSON value, not None")
-    return check_json(value, what, mapping=mapping)
-
-
 def _model(kind: Kind) -> ExplainerModel:
     return models.GlobalExplainer if kind == "global" else models.LocalExplainer
 
 
 def _noun(kind: Kind, explainer_id: int) -> str:
     return f"{kind} explainer {explainer_id}"
-
-
-def _load(kind: Kind, explainer_id: int, *, lock: bool = False) -> Any:
-    # Locked (PostgreSQL) so a concurrent delete cannot slip in between the check and the
-    # file write.
-    return fetch(_model(kind), explainer_id, f"{kind} explainer", lock=lock)
 
 
 # -- create, get, list, delete -------------------------------------------------------------------
@@ -159,12 +133,12 @@ def create_global(
     check_id(run_id, "run")
     check_name(name, "explainer name")
     check_name(explainer_name, "explainer_name")
-    params = _check_json(f"parameters of explainer {name!r}", parameters, mapping=True)
+    params = check_json(parameters, f"parameters of explainer {name!r}", mapping=True)
     require(models.Run, run_id, "run")
     row = models.GlobalExplainer.create(
         run=run_id, name=name, explainer_name=explainer_name, parameters=params, created=utcnow()
     )
-    return _global_record(_load("global", row.id))
+    return _global_record(fetch(models.GlobalExplainer, row.id))
 
 
 @writes
@@ -186,9 +160,9 @@ def create_local(
     check_id(dataset_id, "dataset")
     check_name(name, "explainer name")
     check_name(explainer_name, "explainer_name")
-    params = _check_json(f"parameters of explainer {name!r}", parameters, mapping=True)
-    fit = _check_json(f"fit_parameters of explainer {name!r}", fit_parameters, mapping=True)
-    scope = _check_json(f"scope of explainer {name!r}", scope, mapping=False)
+    params = check_json(parameters, f"parameters of explainer {name!r}", mapping=True)
+    fit = check_json(fit_parameters, f"fit_parameters of explainer {name!r}", mapping=True)
+    scope = check_json(scope, f"scope of explainer {name!r}", mapping=False, optional=False)
     require(models.Run, run_id, "run")
     require(models.Dataset, dataset_id, "dataset")
     row = models.LocalExplainer.create(
@@ -201,7 +175,7 @@ def create_local(
         scope=scope,
         created=utcnow(),
     )
-    return _local_record(_load("local", row.id))
+    return _local_record(fetch(models.LocalExplainer, row.id))
 
 
 @overload
@@ -219,7 +193,7 @@ def get(kind: Kind, explainer_id: int) -> ExplainerRecord:
 @reads
 def _get(kind: object, explainer_id: object) -> ExplainerRecord:
     checked = _check_kind(kind)
-    return _record(checked, _load(checked, check_id(explainer_id, f"{checked} explainer")))
+    return _record(checked, fetch(_model(checked), check_id(explainer_id, f"{checked} explainer")))
 
 
 @reads
@@ -248,7 +222,7 @@ def list_local(run_id: int, dataset_id: int | None = None) -> list[LocalExplaine
 
 def _delete(kind: Kind, explainer_id: object) -> None:
     checked_id = check_id(explainer_id, f"{kind} explainer")
-    _load(kind, checked_id, lock=True)
+    fetch(_model(kind), checked_id, lock=True)
     delete_rows(_model(kind), [checked_id])
 
 
@@ -315,7 +289,7 @@ def save_explanation(kind: Kind, explainer_id: int, obj: Any) -> ExplainerRecord
     referring to it (a crash in between would leave the recorded checksum naming bytes
     that are gone, and the explanation refused forever): it is written under a new name
     and committed there, then, in a second transaction, linked over ``explanation.joblib``
-    and the row repointed (:func:`files.save_joblib_staged`). A crash at any moment leaves
+    and the row repointed (:func:`artifacts.save_joblib`). A crash at any moment leaves
     the row naming a whole file, the old or the new one. Inside an outer transaction the
     second step runs once that transaction commits (the record returned then names the
     new file's first name).
@@ -323,40 +297,21 @@ def save_explanation(kind: Kind, explainer_id: int, obj: Any) -> ExplainerRecord
     checked = _check_kind(kind)
     checked_id = check_id(explainer_id, f"{checked} explainer")
     record = _save_explanation(checked, checked_id, obj)
-    return record if _in_transaction(current()) else _get(checked, checked_id)
+    return record if in_transaction() else _get(checked, checked_id)
 
 
 @writes
 def _save_explanation(kind: Kind, explainer_id: int, obj: Any) -> ExplainerRecord:
-    row = _load(kind, explainer_id, lock=True)
-    relative, sha256 = files.save_joblib_staged(
-        files.layout("explainers", kind, explainer_id, EXPLANATION_FILE),
+    artifacts.save_joblib(
+        _model(kind),
+        explainer_id,
         obj,
-        committed=row.explanation_path,
+        final=files.layout("explainers", kind, explainer_id, EXPLANATION_FILE),
+        artifact="explanation",
+        path_column="explanation_path",
         what=f"the explanation of {_noun(kind, explainer_id)}",
-        repoint=lambda staged, final: _repoint_explanation(kind, explainer_id, staged, final),
     )
-    artifacts = dict(row.artifacts or {})
-    artifacts["explanation"] = {"path": relative, "sha256": sha256}
-    model = _model(kind)
-    model.update(explanation_path=relative, artifacts=artifacts).where(model.id == explainer_id).execute()
-    return _record(kind, _load(kind, explainer_id))
-
-
-def _repoint_explanation(kind: Kind, explainer_id: int, staged: str, final: str) -> bool:
-    """Point the explanation at ``final`` if the row still names ``staged`` (see save_explanation)."""
-    try:
-        row = _load(kind, explainer_id, lock=True)
-    except errors.NotFound:
-        return False  # deleted meanwhile: the deletion owns the files
-    entry = (row.artifacts or {}).get("explanation")
-    if row.explanation_path != staged or not isinstance(entry, dict) or entry.get("path") != staged:
-        return False  # replaced meanwhile: that save owns the files now
-    artifacts = dict(row.artifacts)
-    artifacts["explanation"] = {**entry, "path": final}
-    model = _model(kind)
-    model.update(explanation_path=final, artifacts=artifacts).where(model.id == explainer_id).execute()
-    return True
+    return _record(kind, fetch(_model(kind), explainer_id))
 
 
 @reads
@@ -368,7 +323,7 @@ def load_explanation(kind: Kind, explainer_id: int) -> Any:
     """
     checked = _check_kind(kind)
     checked_id = check_id(explainer_id, f"{checked} explainer")
-    row = _load(checked, checked_id)
+    row = fetch(_model(checked), checked_id)
     if not row.explanation_path:
         raise errors.NotFound(f"{_noun(checked, checked_id)} has no saved explanation")
     entry = (row.artifacts or {}).get("explanation") or {}
@@ -397,7 +352,7 @@ def save_plot(kind: Kind, explainer_id: int, figure: Any) -> ExplainerRecord:
     checked = _check_kind(kind)
     checked_id = check_id(explainer_id, f"{checked} explainer")
     text = _figures_json(checked, checked_id, figure)  # validated before anything is written
-    row = _load(checked, checked_id, lock=True)
+    row: Any = fetch(_model(checked), checked_id, lock=True)
     relative = files.layout("explainers", checked, checked_id, PLOT_FILE)
     if not (row.plot_path if checked == "global" else row.plots_path):
         files.discard_on_rollback(relative)  # a first plot: no committed row refers to it yet
@@ -410,7 +365,7 @@ def save_plot(kind: Kind, explainer_id: int, figure: Any) -> ExplainerRecord:
         models.LocalExplainer.update(plots_path=relative).where(
             models.LocalExplainer.id == checked_id
         ).execute()
-    return _record(checked, _load(checked, checked_id))
+    return _record(checked, fetch(_model(checked), checked_id))
 
 
 @reads
@@ -423,7 +378,7 @@ def load_plot(kind: Kind, explainer_id: int, as_figure: bool = True) -> Any:
     """
     checked = _check_kind(kind)
     checked_id = check_id(explainer_id, f"{checked} explainer")
-    row = _load(checked, checked_id)
+    row: Any = fetch(_model(checked), checked_id)
     relative = row.plot_path if checked == "global" else row.plots_path
     if not relative:
         raise errors.NotFound(f"{_noun(checked, checked_id)} has no saved plot")

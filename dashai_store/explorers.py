@@ -25,39 +25,18 @@ from .clock import utcnow
 from .database import reads, writes
 from .enums import RunStatus
 from .lifecycle import move
-from .notebooks import check_parameters, lock_notebook
-from .records import ExplorerRecord, job_state
-from .rows import Jobs, check_id, check_name, check_text, fetch, require
+from .records import ExplorerRecord, to_record
+from .rows import Jobs, check_id, check_json, check_name, check_text, fetch, require
 
 JSON_RESULT = "result.json"
 BINARY_RESULT = "result.bin"
 
 
 def explorer_record(row: Any) -> ExplorerRecord:
-    return ExplorerRecord(
-        id=row.id,
-        notebook_id=row.notebook_id,
-        name=row.name,
-        exploration_type=row.exploration_type,
-        columns=row.columns,
-        parameters=row.parameters,
-        exploration_path=files.to_absolute(row.exploration_path),
-        position=row.position,
-        created=row.created,
-        last_modified=row.last_modified,
-        **job_state(row),
-    )
+    return to_record(ExplorerRecord, row, exploration_path=files.to_absolute(row.exploration_path))
 
 
 _jobs = Jobs(models.Explorer, explorer_record, "explorer")
-
-
-def _get(explorer_id: int) -> Any:
-    return fetch(models.Explorer, explorer_id, "explorer")
-
-
-def _lock(explorer_id: int) -> Any:
-    return fetch(models.Explorer, explorer_id, "explorer", lock=True)
 
 
 def _check_columns(columns: object) -> builtins.list[str]:
@@ -88,10 +67,12 @@ def create(
     check_id(notebook_id, "notebook")
     check_text(exploration_type, "exploration type", required=True)
     column_list = _check_columns(columns)
-    params = check_parameters(parameters, f"parameters of explorer {exploration_type!r}")
+    params = check_json(
+        {} if parameters is None else parameters, f"parameters of explorer {exploration_type!r}", mapping=True
+    )
     if name is not None:
         check_name(name, "explorer name")
-    notebook = lock_notebook(notebook_id)
+    notebook = fetch(models.Notebook, notebook_id, lock=True)
     available = set(files.read_arrow_schema(notebook.file_path).names)  # the footer only
     missing = [column for column in column_list if column not in available]
     if missing:
@@ -117,7 +98,7 @@ def create(
 @reads
 def get(explorer_id: int) -> ExplorerRecord:
     check_id(explorer_id, "explorer")
-    return explorer_record(_get(explorer_id))
+    return explorer_record(fetch(models.Explorer, explorer_id))
 
 
 @reads
@@ -137,7 +118,7 @@ def list(notebook_id: int) -> builtins.list[ExplorerRecord]:
 def delete(explorer_id: int) -> None:
     """Delete the explorer and its result file (after COMMIT)."""
     check_id(explorer_id, "explorer")
-    _lock(explorer_id)
+    fetch(models.Explorer, explorer_id, lock=True)
     cascade.delete_rows(models.Explorer, [explorer_id])
 
 
@@ -204,7 +185,7 @@ def save_result(explorer_id: int, result: object) -> ExplorerRecord:
 def _save(explorer_id: int, file_name: str, content: bytes) -> ExplorerRecord:
     # The file is written under the row lock, so a concurrent delete of the explorer
     # either happens first (NotFound, nothing written) or after (and removes the file).
-    row = _lock(explorer_id)
+    row = fetch(models.Explorer, explorer_id, lock=True)
     path = files.layout("explorers", explorer_id, file_name)
     if row.exploration_path != path:
         files.discard_on_rollback(path)  # a new name: if this does not commit, no row owns it
@@ -214,7 +195,7 @@ def _save(explorer_id: int, file_name: str, content: bytes) -> ExplorerRecord:
     models.Explorer.update(exploration_path=path, last_modified=utcnow()).where(
         models.Explorer.id == explorer_id
     ).execute()
-    return explorer_record(_get(explorer_id))
+    return explorer_record(fetch(models.Explorer, explorer_id))
 
 
 @reads
@@ -225,7 +206,7 @@ def load_result(explorer_id: int, *, as_figure: bool = False) -> Any:
     NotFound if the explorer has no result.
     """
     check_id(explorer_id, "explorer")
-    row = _get(explorer_id)
+    row = fetch(models.Explorer, explorer_id)
     if not row.exploration_path:
         raise errors.NotFound(f"explorer {explorer_id} has no result")
     path = str(row.exploration_path)
@@ -240,7 +221,7 @@ def load_result(explorer_id: int, *, as_figure: bool = False) -> Any:
 def clear_result(explorer_id: int) -> ExplorerRecord:
     """Drop the result and take the explorer back to NOT_STARTED (refused while it runs)."""
     check_id(explorer_id, "explorer")
-    row = _lock(explorer_id)
+    row = fetch(models.Explorer, explorer_id, lock=True)
     moved = move(models.Explorer, explorer_id, RunStatus.NOT_STARTED, extra={"exploration_path": None})
     files.delete_after_commit(row.exploration_path)
     return explorer_record(moved)

@@ -56,12 +56,9 @@ from __future__ import annotations
 
 import enum
 import json
-import math
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
-
-import peewee
 
 from . import errors, files
 from .cascade import delete_rows
@@ -75,9 +72,9 @@ from .records import (
     ParameterChange,
     ParameterSnapshot,
     Payload,
-    job_state,
+    to_record,
 )
-from .rows import Jobs, check_id, check_name, check_text, fetch
+from .rows import Jobs, check_id, check_json, check_name, check_payload_text, check_text, fetch, insert_unique
 
 __all__ = [
     "PayloadInput",
@@ -128,69 +125,14 @@ UNSET = _Unset.UNSET
 # -- validation ---------------------------------------------------------------------------
 
 
-def _check_text(value: object, what: str, *, allow_nul: bool = False) -> str:
-    """Payload text: like :func:`.rows.check_text`, but the message never shows the value
-    (a payload may be megabytes) and NUL may be allowed (a JSON string escapes it)."""
-    if not isinstance(value, str):
-        raise errors.ValidationError(f"{what} must be a str, got {type(value).__name__}")
-    if not allow_nul and "\x00" in value:
-        # PostgreSQL text cannot hold NUL; refuse it on both backends alike.
-        raise errors.ValidationError(f"{what} contains a NUL character (store binary data as 'bytes')")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise errors.ValidationError(f"{what} is not valid Unicode text: {exc.reason}") from exc
-    return value
-
-
-def _check_json(value: Any, where: str, active: set[int]) -> None:
-    """Raise ValidationError unless ``value`` is strict JSON (see the module docstring)."""
-    if value is None or isinstance(value, (bool, int)):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise errors.ValidationError(f"{where} is {value!r}; strict JSON has no NaN or infinity")
-        return
-    if isinstance(value, str):
-        _check_text(value, where, allow_nul=True)
-        return
-    if isinstance(value, (list, tuple, dict)):
-        if id(value) in active:
-            raise errors.ValidationError(f"{where} contains itself (a circular reference)")
-        active.add(id(value))
-        try:
-            if isinstance(value, dict):
-                for key, item in value.items():
-                    if not isinstance(key, str):
-                        raise errors.ValidationError(
-                            f"{where} has a key {key!r} of type {type(key).__name__}; JSON keys must be str"
-                        )
-                    _check_text(key, f"key {key!r} of {where}", allow_nul=True)
-                    _check_json(item, f"{where}[{key!r}]", active)
-            else:
-                for index, item in enumerate(value):
-                    _check_json(item, f"{where}[{index}]", active)
-        finally:
-            active.discard(id(value))
-        return
-    raise errors.ValidationError(f"{where} is a {type(value).__name__}, which is not a JSON value")
-
-
 def _json_value(value: Any, where: str) -> Any:
-    """``value`` validated and normalised to what reading its JSON text gives back."""
-    try:
-        _check_json(value, where, set())
-        return json.loads(json.dumps(value, ensure_ascii=False, allow_nan=False))
-    except RecursionError as exc:
-        raise errors.ValidationError(f"{where} is nested too deeply") from exc
+    """``value`` validated as strict JSON and normalised to what its JSON text reads back as."""
+    return check_json(value, where, mapping=False, strict=True)
 
 
 def _parameters(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise errors.ValidationError(f"{where} must be a dict, got {type(value).__name__}")
-    result = _json_value(value, where)
-    assert isinstance(result, dict)
-    return result
+    checked: dict[str, Any] = check_json(value, where, mapping=True, strict=True)
+    return checked
 
 
 def _key(value: Any) -> str:
@@ -216,7 +158,7 @@ def _payload_inputs(items: object, what: str) -> list[tuple[DataType, Any]]:
         raw_type, value = item
         data_type = _data_type(raw_type, where)
         if data_type is DataType.str:
-            result.append((data_type, _check_text(value, f"{where} (str)")))
+            result.append((data_type, check_payload_text(value, f"{where} (str)")))
         elif data_type is DataType.json:
             result.append((data_type, _json_value(value, f"{where} (json)")))
         else:
@@ -251,33 +193,15 @@ def _extension(data_type: DataType, data: bytes) -> str:
 
 
 def _session_record(row: GenerativeSession) -> GenerativeSessionRecord:
-    return GenerativeSessionRecord(
-        id=row.id,
-        name=row.name,
-        task_name=row.task_name,
-        model_name=row.model_name,
-        parameters=row.parameters,
-        description=row.description,
-        created=row.created,
-        last_modified=row.last_modified,
-    )
+    return to_record(GenerativeSessionRecord, row)
 
 
 def _snapshot_record(row: Any) -> ParameterSnapshot:
-    return ParameterSnapshot(
-        id=row.id, session_id=row.session_id, parameters=row.parameters, modified_at=row.modified_at
-    )
+    return to_record(ParameterSnapshot, row)
 
 
 def _process_record(row: Any) -> GenerativeProcessRecord:
-    return GenerativeProcessRecord(
-        id=row.id,
-        session_id=row.session_id,
-        parameter_history_id=row.parameter_history_id,
-        created=row.created,
-        last_modified=row.last_modified,
-        **job_state(row),
-    )
+    return to_record(GenerativeProcessRecord, row)
 
 
 def _payload_record(row: Any) -> Payload:
@@ -310,25 +234,6 @@ def _payload_record(row: Any) -> Payload:
 
 
 # -- rows ---------------------------------------------------------------------------------
-
-
-def _session_row(session_id: object, *, lock: bool = False) -> GenerativeSession:
-    """The session row; with ``lock``, held for update until the transaction ends.
-
-    On SQLite the write transaction already holds the database's write lock (BEGIN
-    IMMEDIATE); PostgreSQL needs the row lock so concurrent read-modify-writes serialise.
-    """
-    sid = check_id(session_id, "generative session")
-    row = fetch(GenerativeSession, sid, "generative session", lock=lock)
-    assert isinstance(row, GenerativeSession)
-    return row
-
-
-def _process_row(process_id: object) -> GenerativeProcess:
-    pid = check_id(process_id, "generative process")
-    row = fetch(GenerativeProcess, pid, "generative process")
-    assert isinstance(row, GenerativeProcess)
-    return row
 
 
 def _latest_snapshot(session_id: int) -> ParameterHistory | None:
@@ -423,8 +328,8 @@ def create_session(
     if GenerativeSession.select().where(GenerativeSession.name == name).exists():
         raise errors.AlreadyExists(f"a generative session named {name!r} already exists")
     now = utcnow()
-    try:
-        row = GenerativeSession.create(
+    row = insert_unique(  # a concurrent create may win the race (PostgreSQL)
+        lambda: GenerativeSession.create(
             name=name,
             task_name=task_name,
             model_name=model_name,
@@ -432,9 +337,9 @@ def create_session(
             description=description,
             created=now,
             last_modified=now,
-        )
-    except peewee.IntegrityError as exc:  # a concurrent create won the race (PostgreSQL)
-        raise errors.AlreadyExists(f"a generative session named {name!r} already exists") from exc
+        ),
+        f"a generative session named {name!r}",
+    )
     ParameterHistory.create(session=row.id, parameters=params, modified_at=now)
     return _session_record(row)
 
@@ -442,7 +347,7 @@ def create_session(
 @reads
 def get_session(session_id: int) -> GenerativeSessionRecord:
     """The session ``session_id``; NotFound if there is none."""
-    return _session_record(_session_row(session_id))
+    return _session_record(fetch(GenerativeSession, check_id(session_id, "generative session")))
 
 
 @reads
@@ -476,7 +381,7 @@ def update_session(
     Parameters change only through :func:`update_parameters` / :func:`restore_parameters`,
     which keep the history. A call that changes nothing writes nothing.
     """
-    row = _session_row(session_id)
+    row = fetch(GenerativeSession, check_id(session_id, "generative session"))
     changes: dict[str, Any] = {}
     if not isinstance(name, _Unset):
         check_name(name, "generative session name")
@@ -494,11 +399,9 @@ def update_session(
     if not changes:
         return _session_record(row)
     changes["last_modified"] = utcnow()
-    try:
-        GenerativeSession.update(**changes).where(GenerativeSession.id == row.id).execute()
-    except peewee.IntegrityError as exc:
-        raise errors.AlreadyExists(f"a generative session named {name!r} already exists") from exc
-    return _session_record(_session_row(row.id))
+    query = GenerativeSession.update(**changes).where(GenerativeSession.id == row.id)
+    insert_unique(query.execute, f"a generative session named {name!r}")
+    return _session_record(fetch(GenerativeSession, row.id))
 
 
 @writes
@@ -507,7 +410,7 @@ def delete_session(session_id: int) -> None:
 
     The files go once the transaction has committed (see ``files.delete_after_commit``).
     """
-    row = _session_row(session_id)
+    row = fetch(GenerativeSession, check_id(session_id, "generative session"))
     delete_rows(GenerativeSession, [row.id])
 
 
@@ -533,7 +436,7 @@ def update_parameters(session_id: int, changes: dict[str, Any], replace: bool = 
     new = _parameters(changes, "parameter changes")
     # Read-modify-write under the session's lock: a concurrent update waits, then merges
     # into what this one wrote.
-    session = _session_row(session_id, lock=True)
+    session = fetch(GenerativeSession, check_id(session_id, "generative session"), lock=True)
     target = new if replace else {**session.parameters, **new}
     if _same(target, session.parameters):
         return _current_snapshot(session)
@@ -550,8 +453,8 @@ def restore_parameters(session_id: int, snapshot_id: int) -> ParameterSnapshot:
     """
     sid = check_id(session_id, "generative session")
     hid = check_id(snapshot_id, "parameter snapshot")
-    session = _session_row(sid, lock=True)
-    snapshot = fetch(ParameterHistory, hid, "parameter snapshot")
+    session = fetch(GenerativeSession, sid, lock=True)
+    snapshot: Any = fetch(ParameterHistory, hid, "parameter snapshot")
     if snapshot.session_id != sid:
         raise errors.ValidationError(
             f"parameter snapshot {hid} belongs to generative session {snapshot.session_id}, not {sid}"
@@ -564,7 +467,7 @@ def restore_parameters(session_id: int, snapshot_id: int) -> ParameterSnapshot:
 @reads
 def parameter_history(session_id: int) -> list[ParameterSnapshot]:
     """Every snapshot of the session, oldest first (the first is the creation's)."""
-    session = _session_row(session_id)
+    session = fetch(GenerativeSession, check_id(session_id, "generative session"))
     query = (
         ParameterHistory.select().where(ParameterHistory.session == session.id).order_by(ParameterHistory.id)
     )
@@ -620,7 +523,7 @@ def create_process(session_id: int, inputs: Sequence[PayloadInput] = ()) -> Gene
     """
     items = _payload_inputs(inputs, "inputs")
     # Locked like an update, so the snapshot read is the one current when the process starts.
-    session = _session_row(session_id, lock=True)
+    session = fetch(GenerativeSession, check_id(session_id, "generative session"), lock=True)
     snapshot = _current_snapshot(session)
     now = utcnow()
     row = GenerativeProcess.create(
@@ -638,7 +541,7 @@ def add_outputs(process_id: int, outputs: Sequence[PayloadInput]) -> list[Payloa
     """
     pid = check_id(process_id, "generative process")
     items = _payload_inputs(outputs, "outputs")
-    process = _process_row(pid)
+    process = fetch(GenerativeProcess, pid)
     records = _insert_payloads(process, items, False)
     if records:
         GenerativeProcess.update(last_modified=utcnow()).where(GenerativeProcess.id == process.id).execute()
@@ -648,13 +551,13 @@ def add_outputs(process_id: int, outputs: Sequence[PayloadInput]) -> list[Payloa
 @reads
 def get_process(process_id: int) -> GenerativeProcessRecord:
     """The process ``process_id``; NotFound if there is none."""
-    return _process_record(_process_row(process_id))
+    return _process_record(fetch(GenerativeProcess, check_id(process_id, "generative process")))
 
 
 @reads
 def list_processes(session_id: int) -> list[GenerativeProcessRecord]:
     """The session's processes in creation order; NotFound for an unknown session."""
-    session = _session_row(session_id)
+    session = fetch(GenerativeSession, check_id(session_id, "generative session"))
     query = (
         GenerativeProcess.select()
         .where(GenerativeProcess.session == session.id)
@@ -670,7 +573,7 @@ def payloads(process_id: int, is_input: bool | None = None) -> list[Payload]:
     Values come back as written: ``str``, the JSON value, or the same ``bytes`` (read
     from the payload's file, whose absolute path is ``file_path``).
     """
-    process = _process_row(process_id)
+    process = fetch(GenerativeProcess, check_id(process_id, "generative process"))
     query = ProcessData.select().where(ProcessData.process == process.id).order_by(ProcessData.id)
     if is_input is not None:
         if not isinstance(is_input, bool):
@@ -682,7 +585,7 @@ def payloads(process_id: int, is_input: bool | None = None) -> list[Payload]:
 @writes
 def delete_process(process_id: int) -> None:
     """Delete a process with its payloads and payload files (the files after COMMIT)."""
-    row = _process_row(process_id)
+    row = fetch(GenerativeProcess, check_id(process_id, "generative process"))
     delete_rows(GenerativeProcess, [row.id])
 
 

@@ -9,13 +9,17 @@
 message). ``reset`` takes a job that is not running back to NOT_STARTED and clears all
 of that. Any other move raises :class:`~dashai_store.errors.InvalidTransition`.
 
+Every status change of every job-like row is made here: the single moves, :func:`walk`
+(several moves in one call, for work the store does itself) and :func:`interrupt` (jobs
+whose process is gone, at startup).
+
 Each move is one conditional UPDATE (``WHERE id = ? AND status IN (...)``), so two
 processes racing to move the same row cannot both succeed, on SQLite or PostgreSQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -44,10 +48,6 @@ ALLOWED_FROM: dict[RunStatus, frozenset[RunStatus]] = {
     NOT_STARTED: frozenset({NOT_STARTED, FINISHED, ERROR}),  # reset: never a running job
 }
 RUNNING: frozenset[RunStatus] = frozenset({DELIVERED, STARTED})
-
-
-def can_move(current: RunStatus, target: RunStatus) -> bool:
-    return current in ALLOWED_FROM[target]
 
 
 def _changes(target: RunStatus, now: datetime, job_id: str | None, error: str | None) -> dict[str, Any]:
@@ -96,6 +96,74 @@ def move(
             f"(allowed from: {', '.join(sorted(allowed))})"
         )
     return row
+
+
+# The forward path of a job; ERROR branches off it (see the module docstring).
+_FORWARD = (NOT_STARTED, DELIVERED, STARTED, FINISHED)
+
+
+def _walk_path(current: RunStatus, target: RunStatus) -> list[RunStatus]:
+    """The moves from ``current`` to ``target`` one legal step at a time.
+
+    A job in ERROR is reset first (a retry); FINISHED is final (a walk from it is the one
+    move to ``target``, which :func:`move` refuses unless it is a reset).
+    """
+    path: list[RunStatus] = []
+    if current is ERROR and target is not NOT_STARTED:
+        path.append(NOT_STARTED)
+        current = NOT_STARTED
+    if target is ERROR:
+        if current is NOT_STARTED:
+            path.append(DELIVERED)
+        return [*path, ERROR]
+    here, there = _FORWARD.index(current), _FORWARD.index(target)
+    return [*path, *(_FORWARD[here + 1 : there + 1] if there > here else [target])]
+
+
+def walk(
+    model: type[JobMixin],
+    row_id: int,
+    target: RunStatus,
+    *,
+    current: RunStatus,
+    error: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JobMixin:
+    """Move row ``row_id``, now ``current``, to ``target`` through every step in between.
+
+    For work the store does in one call rather than through a job queue: a dataset
+    created with its data goes NOT_STARTED -> DELIVERED -> STARTED -> FINISHED; a
+    notebook step that is retried goes ERROR -> NOT_STARTED -> DELIVERED -> STARTED; a
+    step that never ran can still be marked ERROR. Each step is a :func:`move` (the last
+    one with ``error`` and ``extra``), inside the caller's write transaction, which holds
+    the row's lock so ``current`` stays true. Returns the updated row.
+    """
+    path = _walk_path(current, target)
+    for step in path[:-1]:
+        move(model, row_id, step)
+    return move(model, row_id, path[-1], error=error, extra=extra)
+
+
+def interrupt(job_models: Iterable[type[JobMixin]], reason: str) -> list[tuple[str, int]]:
+    """Move every row of ``job_models`` left DELIVERED or STARTED to ERROR.
+
+    For application start, before the job worker starts: a running row then belongs to a
+    process that is gone. ``reason`` is the error recorded; ``{status}`` in it becomes the
+    status the row was found in. Runs inside the caller's write transaction; a row another
+    process moved on meanwhile is skipped. Returns the moved rows as (table, id).
+    """
+    running = [status.name for status in RUNNING]
+    moved: list[tuple[str, int]] = []
+    for model in job_models:
+        query = model.select(model.id, model.status).where(model.status.in_(running)).order_by(model.id)
+        rows: list[tuple[int, str]] = list(query.tuples().iterator())
+        for row_id, status in rows:
+            try:
+                move(model, row_id, ERROR, error=reason.format(status=status))
+            except (errors.InvalidTransition, errors.NotFound):  # moved on by someone else meanwhile
+                continue
+            moved.append((model._meta.table_name, row_id))
+    return moved
 
 
 class JobLifecycle(Generic[R]):

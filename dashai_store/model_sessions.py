@@ -37,8 +37,8 @@ from . import errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import reads, writes
-from .records import ModelSessionRecord
-from .rows import check_id, check_name, fetch, require
+from .records import ModelSessionRecord, to_record
+from .rows import check_id, check_name, fetch, insert_unique, require
 
 __all__ = [
     "OPTION_KEYS",
@@ -177,24 +177,7 @@ def _check_columns_in_dataset(
 
 
 def _record(row: Any) -> ModelSessionRecord:
-    return ModelSessionRecord(
-        id=row.id,
-        dataset_id=row.dataset_id,
-        name=row.name,
-        task_name=row.task_name,
-        input_columns=row.input_columns,
-        output_columns=row.output_columns,
-        train_metrics=row.train_metrics,
-        validation_metrics=row.validation_metrics,
-        test_metrics=row.test_metrics,
-        splits=row.splits,
-        created=row.created,
-        last_modified=row.last_modified,
-    )
-
-
-def _load(session_id: int, *, lock: bool = False) -> Any:
-    return fetch(models.ModelSession, session_id, "model session", lock=lock)
+    return to_record(ModelSessionRecord, row)
 
 
 def _refuse_taken(name: str, *, other_than: int | None = None) -> None:
@@ -240,34 +223,33 @@ def create(
             ("test_metrics", test_metrics),
         )
     }
-    dataset = fetch(models.Dataset, dataset_id, "dataset")
+    dataset = fetch(models.Dataset, dataset_id)
     _check_columns_in_dataset(dataset, inputs, outputs, label)
     _refuse_taken(name)
     now = utcnow()
+    query = models.ModelSession.insert(
+        dataset=dataset_id,
+        name=name,
+        task_name=task,
+        input_columns=inputs,
+        output_columns=outputs,
+        splits=checked_splits,
+        created=now,
+        last_modified=now,
+        **metrics,
+    )
     try:
-        row_id = models.ModelSession.insert(
-            dataset=dataset_id,
-            name=name,
-            task_name=task,
-            input_columns=inputs,
-            output_columns=outputs,
-            splits=checked_splits,
-            created=now,
-            last_modified=now,
-            **metrics,
-        ).execute()
-    except peewee.IntegrityError as exc:
-        if "unique" in str(exc).lower() or "duplicate" in str(exc).lower():
-            raise errors.AlreadyExists(f"a model session named {name!r} already exists") from exc
+        row_id = insert_unique(query.execute, f"a model session named {name!r}")
+    except peewee.IntegrityError as exc:  # not the name: the dataset's foreign key
         raise errors.NotFound(f"dataset {dataset_id} does not exist (it was deleted meanwhile)") from exc
-    return _record(_load(int(row_id)))
+    return _record(fetch(models.ModelSession, int(row_id)))
 
 
 @reads
 def get(session_id: int) -> ModelSessionRecord:
     """The model session with this id; NotFound if there is none."""
     check_id(session_id, "model session")
-    return _record(_load(session_id))
+    return _record(fetch(models.ModelSession, session_id))
 
 
 @reads
@@ -300,7 +282,7 @@ def update(session_id: int, **changes: Any) -> ModelSessionRecord:
             f"model session {session_id}: cannot update {', '.join(unknown)}; "
             f"updatable fields are {', '.join(UPDATABLE)}"
         )
-    row = _load(session_id, lock=True)
+    row: Any = fetch(models.ModelSession, session_id, lock=True)
     label = f"model session {session_id} ({row.name!r})"
     checked: dict[str, Any] = {}
     if "name" in changes:
@@ -319,19 +301,17 @@ def update(session_id: int, **changes: Any) -> ModelSessionRecord:
     if not differing:
         return _record(row)
     if "input_columns" in differing or "output_columns" in differing:
-        dataset = fetch(models.Dataset, row.dataset_id, "dataset")
+        dataset = fetch(models.Dataset, row.dataset_id)
         inputs = differing.get("input_columns", row.input_columns)
         outputs = differing.get("output_columns", row.output_columns)
         _check_columns_in_dataset(dataset, inputs, outputs, label)
     if "name" in differing:
         _refuse_taken(differing["name"], other_than=session_id)
-    try:
-        models.ModelSession.update(**differing, last_modified=utcnow()).where(
-            models.ModelSession.id == session_id
-        ).execute()
-    except peewee.IntegrityError as exc:
-        raise errors.AlreadyExists(f"a model session named {differing.get('name')!r} already exists") from exc
-    return _record(_load(session_id))
+    query = models.ModelSession.update(**differing, last_modified=utcnow()).where(
+        models.ModelSession.id == session_id
+    )
+    insert_unique(query.execute, f"a model session named {differing.get('name')!r}")
+    return _record(fetch(models.ModelSession, session_id))
 
 
 @writes
@@ -339,5 +319,5 @@ def delete(session_id: int) -> None:
     """Delete the model session, its runs (with their metrics, predictions and explainers)
     and every file of every removed row (after the transaction commits)."""
     check_id(session_id, "model session")
-    _load(session_id, lock=True)
+    fetch(models.ModelSession, session_id, lock=True)
     delete_rows(models.ModelSession, [session_id])

@@ -32,8 +32,8 @@ from . import cascade, errors, files, models
 from .clock import utcnow
 from .database import reads, run_in_transaction, writes
 from .enums import RunStatus
-from .lifecycle import DELIVERED, ERROR, FINISHED, NOT_STARTED, STARTED, move
-from .records import ConverterRecord, DatasetRecord, NotebookRecord, job_state
+from .lifecycle import ERROR, FINISHED, NOT_STARTED, STARTED, move, walk
+from .records import ConverterRecord, DatasetRecord, NotebookRecord, to_record
 from .rows import Jobs, check_id, check_json, check_name, check_text, fetch
 
 if TYPE_CHECKING:
@@ -47,63 +47,18 @@ ConverterFn = Callable[["pa.Table", dict[str, Any]], object]
 
 
 def notebook_record(row: Any) -> NotebookRecord:
-    return NotebookRecord(
-        id=row.id,
-        dataset_id=row.dataset_id,
-        name=row.name,
-        description=row.description,
-        file_path=files.home() / row.file_path,
-        current_position=row.current_position,
-        created=row.created,
-        last_modified=row.last_modified,
-    )
+    return to_record(NotebookRecord, row, file_path=files.home() / row.file_path)
 
 
 def converter_record(row: Any) -> ConverterRecord:
-    return ConverterRecord(
-        id=row.id,
-        notebook_id=row.notebook_id,
-        converter=row.converter,
-        parameters=row.parameters,
-        position=row.position,
-        snapshot_path=files.to_absolute(row.snapshot_path),
-        created=row.created,
-        last_modified=row.last_modified,
-        **job_state(row),
-    )
+    return to_record(ConverterRecord, row, snapshot_path=files.to_absolute(row.snapshot_path))
 
 
 _jobs = Jobs(models.Converter, converter_record, "converter")
 
 
-def check_parameters(value: object, what: str) -> dict[str, Any]:
-    """A JSON object with string keys (None is an empty one), or ValidationError."""
-    if value is None:
-        return {}
-    checked: dict[str, Any] = check_json(value, what, mapping=True)
-    return checked
-
-
 def _label(row: Any) -> str:
     return f"converter {row.id} (step {row.position} {row.converter!r} of notebook {row.notebook_id})"
-
-
-def lock_notebook(notebook_id: int) -> Any:
-    """The notebook row, locked for the rest of the write transaction.
-
-    SQLite's BEGIN IMMEDIATE already serializes writers; on PostgreSQL the row lock makes
-    two processes changing one notebook's pipeline (adding steps, applying, reverting) take
-    turns instead of racing on positions.
-    """
-    return fetch(models.Notebook, notebook_id, "notebook", lock=True)
-
-
-def _get_notebook(notebook_id: int) -> Any:
-    return fetch(models.Notebook, notebook_id, "notebook")
-
-
-def _get_converter(converter_id: int) -> Any:
-    return fetch(models.Converter, converter_id, "converter")
 
 
 def _step_path(notebook: Any, step: int) -> str:
@@ -159,7 +114,7 @@ def create(dataset_id: int, name: str | None = None, description: str | None = N
     if name is not None:
         check_name(name, "notebook name")
     check_text(description, "notebook description", optional=True)
-    dataset = fetch(models.Dataset, dataset_id, "dataset")
+    dataset = fetch(models.Dataset, dataset_id)
     if dataset.status != FINISHED.name or not dataset.file_path:
         raise errors.InvalidTransition(
             f"dataset {dataset_id} ({dataset.name!r}) is {dataset.status} and has no data yet; "
@@ -181,7 +136,7 @@ def create(dataset_id: int, name: str | None = None, description: str | None = N
 @reads
 def get(notebook_id: int) -> NotebookRecord:
     check_id(notebook_id, "notebook")
-    return notebook_record(_get_notebook(notebook_id))
+    return notebook_record(fetch(models.Notebook, notebook_id))
 
 
 @reads
@@ -201,7 +156,7 @@ def delete(notebook_id: int) -> None:
     The source dataset and its file are never touched, nor datasets saved from it.
     """
     check_id(notebook_id, "notebook")
-    lock_notebook(notebook_id)
+    fetch(models.Notebook, notebook_id, lock=True)
     cascade.delete_rows(models.Notebook, [notebook_id])
 
 
@@ -215,8 +170,10 @@ def add_converter(
     """Append step ``converter`` (its name in the app's registry) at the next position, NOT_STARTED."""
     check_id(notebook_id, "notebook")
     check_name(converter, "converter name")
-    params = check_parameters(parameters, f"parameters of converter {converter!r}")
-    notebook = lock_notebook(notebook_id)
+    params = check_json(
+        {} if parameters is None else parameters, f"parameters of converter {converter!r}", mapping=True
+    )
+    notebook = fetch(models.Notebook, notebook_id, lock=True)
     last = (
         models.Converter.select(models.Converter.position)
         .where(models.Converter.notebook == notebook_id)
@@ -251,14 +208,14 @@ def fail(converter_id: int, error: str) -> ConverterRecord:
 @reads
 def get_converter(converter_id: int) -> ConverterRecord:
     check_id(converter_id, "converter")
-    return converter_record(_get_converter(converter_id))
+    return converter_record(fetch(models.Converter, converter_id))
 
 
 @reads
 def converters(notebook_id: int) -> builtins.list[ConverterRecord]:
     """The pipeline of notebook ``notebook_id`` in position order, with statuses and timings."""
     check_id(notebook_id, "notebook")
-    _get_notebook(notebook_id)
+    fetch(models.Notebook, notebook_id)
     query = (
         models.Converter.select()
         .where(models.Converter.notebook == notebook_id)
@@ -271,7 +228,7 @@ def converters(notebook_id: int) -> builtins.list[ConverterRecord]:
 def load_table(notebook_id: int, step: int | None = None) -> pa.Table:
     """The current data (or finished step ``step``'s; 0 = the source data), memory-mapped."""
     check_id(notebook_id, "notebook")
-    notebook = _get_notebook(notebook_id)
+    notebook = fetch(models.Notebook, notebook_id)
     if step is None:
         return files.read_arrow(notebook.file_path)
     return files.read_arrow(_step_path(notebook, _check_step(notebook, step, "step")))
@@ -289,8 +246,9 @@ class _Started:
 @writes
 def _start(converter_id: int) -> _Started:
     """Check the order and mark the step STARTED (the first of apply's two transactions)."""
-    notebook = lock_notebook(_get_converter(converter_id).notebook_id)
-    row = _get_converter(converter_id)  # again under the lock: a revert may have removed it
+    step: Any = fetch(models.Converter, converter_id)
+    notebook = fetch(models.Notebook, step.notebook_id, lock=True)
+    row: Any = fetch(models.Converter, converter_id)  # again under the lock: a revert may have removed it
     label = _label(row)
     status = RunStatus[row.status]
     if status is FINISHED:
@@ -316,11 +274,7 @@ def _start(converter_id: int) -> _Started:
         )
     if row.position != notebook.current_position + 1:  # pragma: no cover - the invariant above
         raise errors.InvalidTransition(f"{label} does not follow notebook step {notebook.current_position}")
-    if status is ERROR:  # a retry
-        move(models.Converter, converter_id, NOT_STARTED)
-    if status is not DELIVERED:
-        move(models.Converter, converter_id, DELIVERED)
-    move(models.Converter, converter_id, STARTED)
+    walk(models.Converter, converter_id, STARTED, current=status)  # from ERROR: a retry
     return _Started(notebook.id, row.position, row.converter, row.parameters, notebook.file_path)
 
 
@@ -328,7 +282,7 @@ def _start(converter_id: int) -> _Started:
 def _finish(converter_id: int, started: _Started, snapshot: str) -> ConverterRecord:
     """Mark the step FINISHED and move the notebook to its snapshot, if both still stand."""
     try:
-        notebook = lock_notebook(started.notebook_id)
+        notebook = fetch(models.Notebook, started.notebook_id, lock=True)
     except errors.NotFound:
         raise errors.NotFound(
             f"notebook {started.notebook_id} was deleted while converter {converter_id} ran; "
@@ -352,13 +306,10 @@ def _finish(converter_id: int, started: _Started, snapshot: str) -> ConverterRec
 
 @writes
 def _mark_error(converter_id: int, message: str) -> ConverterRecord:
-    row = _get_converter(converter_id)
-    status = RunStatus[row.status]
-    if status in (NOT_STARTED, ERROR):  # an unknown converter never got to run
-        if status is ERROR:
-            move(models.Converter, converter_id, NOT_STARTED)
-        move(models.Converter, converter_id, DELIVERED)
-    return converter_record(move(models.Converter, converter_id, ERROR, error=message))
+    row = fetch(models.Converter, converter_id)
+    # A step that never got to run (e.g. its converter is unknown) is walked there.
+    failed = walk(models.Converter, converter_id, ERROR, current=RunStatus[row.status], error=message)
+    return converter_record(failed)
 
 
 def _fail_quietly(converter_id: int, message: str) -> None:
@@ -440,7 +391,7 @@ def apply(converter_id: int, fn: ConverterFn) -> ConverterRecord:
 
 @reads
 def _next_step(notebook_id: int) -> Any:
-    notebook = _get_notebook(notebook_id)
+    notebook = fetch(models.Notebook, notebook_id)
     return models.Converter.get_or_none(
         (models.Converter.notebook == notebook_id)
         & (models.Converter.position == notebook.current_position + 1)
@@ -489,7 +440,7 @@ def revert(notebook_id: int, to_step: int) -> NotebookRecord:
     running when it is removed has its output discarded when it ends.
     """
     check_id(notebook_id, "notebook")
-    notebook = lock_notebook(notebook_id)
+    notebook = fetch(models.Notebook, notebook_id, lock=True)
     step = _check_step(notebook, to_step, "to_step")
     path = _step_path(notebook, step)
     converter_rows: Any = (
@@ -510,14 +461,14 @@ def revert(notebook_id: int, to_step: int) -> NotebookRecord:
     # snapshot_path; its file still goes with it.
     files.delete_after_commit(*(snapshot_path(notebook_id, row_id) for row_id, stored in later if not stored))
     _touch(notebook_id, file_path=path, current_position=step)
-    return notebook_record(_get_notebook(notebook_id))
+    return notebook_record(fetch(models.Notebook, notebook_id))
 
 
 @writes
 def undo(notebook_id: int) -> NotebookRecord:
     """Go back one step (see :func:`revert`); at step 0 there is nothing to undo."""
     check_id(notebook_id, "notebook")
-    notebook = lock_notebook(notebook_id)
+    notebook = fetch(models.Notebook, notebook_id, lock=True)
     if notebook.current_position == 0:
         raise errors.InvalidTransition(
             f"notebook {notebook_id} is at step 0 (its source data); nothing to undo"
@@ -569,6 +520,6 @@ def save_as_dataset(notebook_id: int, name: str) -> DatasetRecord:
 
     check_id(notebook_id, "notebook")
     check_name(name, "dataset name")
-    notebook = lock_notebook(notebook_id)
+    notebook = fetch(models.Notebook, notebook_id, lock=True)
     table = files.read_arrow(notebook.file_path)
     return datasets.create(name, table, lineage=_lineage(notebook))

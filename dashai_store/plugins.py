@@ -29,7 +29,7 @@ from .cascade import delete_rows
 from .clock import utcnow
 from .database import reads, writes
 from .enums import PluginStatus, PluginTag, coerce
-from .records import PluginRecord
+from .records import PluginRecord, to_record
 from .rows import check_id, check_name, check_text, fetch
 
 __all__ = [
@@ -84,28 +84,12 @@ def _tags_by_plugin(plugin_ids: Iterable[int]) -> dict[int, tuple[PluginTag, ...
 
 
 def _record(row: Any, tags: tuple[PluginTag, ...]) -> PluginRecord:
-    return PluginRecord(
-        id=row.id,
-        name=row.name,
-        author=row.author,
-        installed_version=row.installed_version,
-        latest_version=row.latest_version,
-        status=PluginStatus[row.status],
-        summary=row.summary,
-        description=row.description,
-        description_content_type=row.description_content_type,
-        tags=tags,
-        created=row.created,
-        last_modified=row.last_modified,
-    )
+    return to_record(PluginRecord, row, status=PluginStatus[row.status], tags=tags)
 
 
-def _load(plugin_id: int, *, lock: bool = False) -> Any:
-    return fetch(models.Plugin, plugin_id, "plugin", lock=lock)
-
-
-def _fetch(plugin_id: int) -> PluginRecord:
-    row = _load(plugin_id)
+def _get(plugin_id: int) -> PluginRecord:
+    """Plugin ``plugin_id``'s record (with its tags)."""
+    row = fetch(models.Plugin, plugin_id)
     return _record(row, _tags_by_plugin([row.id])[row.id])
 
 
@@ -193,7 +177,7 @@ def register(
     stale.execute()
     if tag_names:
         tag.insert_many([{"plugin": plugin_id, "name": t} for t in tag_names]).on_conflict_ignore().execute()
-    return _fetch(plugin_id)
+    return _get(plugin_id)
 
 
 @writes
@@ -201,11 +185,11 @@ def set_status(plugin_id: int, status: PluginStatus | str) -> PluginRecord:
     """Set plugin ``plugin_id``'s status (a PluginStatus member or its name)."""
     check_id(plugin_id, "plugin")
     status_name = coerce(PluginStatus, status)
-    _load(plugin_id, lock=True)
+    fetch(models.Plugin, plugin_id, lock=True)
     models.Plugin.update(status=status_name, last_modified=utcnow()).where(
         models.Plugin.id == plugin_id
     ).execute()
-    return _fetch(plugin_id)
+    return _get(plugin_id)
 
 
 @writes
@@ -215,20 +199,20 @@ def upgrade(plugin_id: int) -> PluginRecord:
     This is also how a REGISTERED plugin is marked as installed for the first time.
     """
     check_id(plugin_id, "plugin")
-    _load(plugin_id, lock=True)
+    fetch(models.Plugin, plugin_id, lock=True)
     models.Plugin.update(
         installed_version=models.Plugin.latest_version,
         status=PluginStatus.INSTALLED.name,
         last_modified=utcnow(),
     ).where(models.Plugin.id == plugin_id).execute()
-    return _fetch(plugin_id)
+    return _get(plugin_id)
 
 
 @writes
 def delete(plugin_id: int) -> None:
     """Delete plugin ``plugin_id``; its tags go with it (ON DELETE CASCADE)."""
     check_id(plugin_id, "plugin")
-    _load(plugin_id, lock=True)
+    fetch(models.Plugin, plugin_id, lock=True)
     delete_rows(models.Plugin, [plugin_id])
 
 
@@ -239,7 +223,7 @@ def delete(plugin_id: int) -> None:
 def get(plugin_id: int) -> PluginRecord:
     """Plugin ``plugin_id``; NotFound if there is none."""
     check_id(plugin_id, "plugin")
-    return _fetch(plugin_id)
+    return _get(plugin_id)
 
 
 @reads

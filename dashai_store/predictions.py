@@ -22,7 +22,7 @@ from .cascade import delete_rows
 from .clock import utcnow
 from .database import reads, writes
 from .enums import RunStatus, coerce
-from .records import PredictionRecord, job_state
+from .records import PredictionRecord, to_record
 from .rows import Jobs, check_id, fetch, require
 
 if TYPE_CHECKING:
@@ -45,19 +45,7 @@ RESULTS_FILE = "results.arrow"
 
 
 def _record(row: Any) -> PredictionRecord:
-    return PredictionRecord(
-        **job_state(row),
-        id=row.id,
-        run_id=row.run_id,
-        dataset_id=row.dataset_id,
-        results_path=files.to_absolute(row.results_path),
-        created=row.created,
-        last_modified=row.last_modified,
-    )
-
-
-def _load(prediction_id: int, *, lock: bool = False) -> Any:
-    return fetch(models.Prediction, prediction_id, "prediction", lock=lock)
+    return to_record(PredictionRecord, row, results_path=files.to_absolute(row.results_path))
 
 
 # -- create and lifecycle ---------------------------------------------------------------------------
@@ -83,7 +71,7 @@ def create(run_id: int, dataset_id: int | None) -> PredictionRecord:
         created=now,
         last_modified=now,
     ).execute()
-    return _record(_load(int(row_id)))
+    return _record(fetch(models.Prediction, int(row_id)))
 
 
 _jobs = Jobs(models.Prediction, _record, "prediction")
@@ -126,7 +114,7 @@ def save_results(prediction_id: int, table: pa.Table) -> PredictionRecord:
         raise errors.ValidationError(
             f"results of prediction {prediction_id} must be a pyarrow.Table, got {type(table).__name__}"
         )
-    row = _load(prediction_id, lock=True)
+    row = fetch(models.Prediction, prediction_id, lock=True)
     relative = files.layout("predictions", prediction_id, RESULTS_FILE)
     if row.results_path is None:
         # A first save: if this transaction rolls back, no row would point at the file.
@@ -135,14 +123,14 @@ def save_results(prediction_id: int, table: pa.Table) -> PredictionRecord:
     models.Prediction.update(results_path=relative, last_modified=utcnow()).where(
         models.Prediction.id == prediction_id
     ).execute()
-    return _record(_load(prediction_id))
+    return _record(fetch(models.Prediction, prediction_id))
 
 
 @reads
 def load_results(prediction_id: int) -> pa.Table:
     """The saved results, memory-mapped; NotFound for an unknown id or no results yet."""
     check_id(prediction_id, "prediction")
-    row = _load(prediction_id)
+    row = fetch(models.Prediction, prediction_id)
     if row.results_path is None:
         raise errors.NotFound(f"prediction {prediction_id} has no results yet (it is {row.status})")
     return files.read_arrow(row.results_path)
@@ -155,7 +143,7 @@ def load_results(prediction_id: int) -> pa.Table:
 def get(prediction_id: int) -> PredictionRecord:
     """The prediction with this id; NotFound if there is none."""
     check_id(prediction_id, "prediction")
-    return _record(_load(prediction_id))
+    return _record(fetch(models.Prediction, prediction_id))
 
 
 @reads
@@ -188,5 +176,5 @@ def list(
 def delete(prediction_id: int) -> None:
     """Delete the prediction and (after the transaction commits) its results folder."""
     check_id(prediction_id, "prediction")
-    _load(prediction_id, lock=True)
+    fetch(models.Prediction, prediction_id, lock=True)
     delete_rows(models.Prediction, [prediction_id])

@@ -7,10 +7,10 @@ absolute (the rows keep them relative to the home); enums are the members of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .enums import DataType, LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum
 
@@ -230,16 +230,37 @@ class LocalExplainerRecord(JobState):
     created: datetime
 
 
-def job_state(row: Any) -> dict[str, Any]:
-    """The JobState keyword arguments of a job-like row."""
-    return {
-        "status": RunStatus[row.status],
-        "huey_id": row.huey_id,
-        "error": row.error,
-        "delivery_time": row.delivery_time,
-        "start_time": row.start_time,
-        "end_time": row.end_time,
-    }
+# -- rows to records --------------------------------------------------------------------------
+
+R = TypeVar("R")
+
+# record type -> (its field names, whether it is a JobState); worked out once per type.
+_PLANS: dict[type[Any], tuple[tuple[str, ...], bool]] = {}
+
+
+def _plan(record_type: type[Any]) -> tuple[tuple[str, ...], bool]:
+    plan = _PLANS.get(record_type)
+    if plan is None:
+        plan = (tuple(f.name for f in fields(record_type)), issubclass(record_type, JobState))
+        _PLANS[record_type] = plan
+    return plan
+
+
+def to_record(record_type: type[R], row: Any, /, **overrides: Any) -> R:
+    """A ``record_type`` whose fields are the same-named attributes of ``row``.
+
+    ``overrides`` give the fields that are not a column as it is: decoded (an enum, an
+    absolute path) or computed (a plugin's tags). A JobState record's ``status`` is decoded
+    here, from the member name the column holds, unless overridden.
+
+    >>> to_record(RunRecord, row, run_path=files.to_absolute(row.run_path), ...)  # doctest: +SKIP
+    """
+    names, is_job = _plan(record_type)
+    values = {name: getattr(row, name) for name in names if name not in overrides}
+    if is_job and "status" not in overrides:
+        values["status"] = RunStatus[values["status"]]
+    values.update(overrides)
+    return record_type(**values)
 
 
 # -- maintenance (dashai_store.maintenance) ---------------------------------------------------

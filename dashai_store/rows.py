@@ -1,4 +1,4 @@
-"""The small checks every facade module shares: ids, names, text, JSON, one row by id.
+"""The small checks every facade module shares: ids, names, text, JSON, one row by id, unique names.
 
 Each facade module validates its arguments itself (a wrong type is a ValidationError,
 never a TypeError or a driver error) and looks rows up by id; this module is the one
@@ -7,8 +7,10 @@ place that says how, so that every area answers a bad id or a bad name alike::
     rows.check_id(True, "run")           # ValidationError: a run id must be an int, got bool True
     rows.check_id(2**64, "run")          # NotFound: run 18446744073709551616 does not exist
     rows.check_name("  ", "run name")    # ValidationError: run name must not be empty or blank, got '  '
-    row = rows.fetch(models.Run, 12, "run", lock=True)   # inside @writes; NotFound: run 12 does not exist
-    _jobs = rows.Jobs(models.Run, _record, "run")        # lifecycle moves that validate their arguments
+    row = rows.fetch(models.Run, 12, lock=True)   # inside @writes; NotFound: run 12 does not exist
+    rows.check_json({"a": 1}, "parameters", mapping=True)            # the dict, or ValidationError
+    rows.insert_unique(query.execute, f"a dataset named {name!r}")   # AlreadyExists on a taken name
+    _jobs = rows.Jobs(models.Run, _record, "run")  # lifecycle moves that validate their arguments
 
 The rules, and why:
 
@@ -24,17 +26,19 @@ The rules, and why:
   most :data:`MAX_NAME_LENGTH` characters. Names are stored, compared and shown, never
   used as path components, so any other Unicode text is fine (``"../x"``, ``"数据 🌸"``).
 * A JSON column's value must read back as given: dict keys are ``str``; NaN and
-  infinities are kept (the columns' own encoding).
+  infinities are kept (the columns' own encoding). Strict JSON (``strict=True``, for
+  generative parameters and payloads the app ships to a browser) refuses NaN and
+  infinities, and its messages never echo the value (a payload may be megabytes).
 
 Not here, on purpose (they only look alike): metric names (``metrics``: checked
 column-wise on the hot path, blank allowed), lists of column/metric names
-(``model_sessions``), generative payload text and strict JSON (``generative``: no NaN,
-messages that never echo a payload).
+(``model_sessions``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -52,14 +56,18 @@ __all__ = [
     "check_id",
     "check_json",
     "check_name",
+    "check_payload_text",
     "check_text",
     "could_exist",
     "fetch",
+    "insert_unique",
     "not_found",
     "require",
 ]
 
 R = TypeVar("R")
+M = TypeVar("M", bound=peewee.Model)
+T = TypeVar("T")
 
 #: The largest row id either backend can hold (a signed 64-bit integer).
 MAX_ID = 2**63 - 1
@@ -105,9 +113,10 @@ def not_found(noun: str, row_id: int) -> errors.NotFound:
 # -- rows -------------------------------------------------------------------------------------
 
 
-def fetch(model: type[peewee.Model], row_id: int, noun: str, *, lock: bool = False) -> Any:
+def fetch(model: type[M], row_id: int, noun: str | None = None, *, lock: bool = False) -> M:
     """Row ``row_id`` of ``model``, or NotFound naming ``noun`` and the id.
 
+    ``noun`` defaults to the table's name in words (``model_session`` -> "model session").
     With ``lock`` (inside a write transaction) the row is read ``SELECT ... FOR UPDATE``
     on PostgreSQL, so a concurrent writer of the same row (a delete, a read-modify-write)
     waits for this transaction instead of racing it. SQLite needs no row lock: a write
@@ -115,6 +124,7 @@ def fetch(model: type[peewee.Model], row_id: int, noun: str, *, lock: bool = Fal
 
     ``row_id`` is an id that passed :func:`check_id`.
     """
+    noun = noun or _noun(model)
     if not could_exist(row_id):
         raise not_found(noun, row_id)
     query = model.select().where(model._meta.primary_key == row_id)
@@ -124,6 +134,10 @@ def fetch(model: type[peewee.Model], row_id: int, noun: str, *, lock: bool = Fal
     if row is None:
         raise not_found(noun, row_id)
     return row
+
+
+def _noun(model: type[peewee.Model]) -> str:
+    return str(model._meta.table_name).replace("_", " ")
 
 
 def require(model: type[peewee.Model], row_id: int, noun: str) -> None:
@@ -189,21 +203,39 @@ def check_name(value: object, what: str, *, max_length: int = MAX_NAME_LENGTH) -
     return value
 
 
-def check_json(value: object, what: str, *, mapping: bool) -> Any:
+def check_json(
+    value: object, what: str, *, mapping: bool, strict: bool = False, optional: bool | None = None
+) -> Any:
     """``value`` as a JSON column will store it, else ValidationError naming ``what``.
 
     With ``mapping``: a dict (any Mapping, returned as a dict) with ``str`` keys, since
     JSON turns other keys into strings and the value would not read back as given.
-    Otherwise any JSON value (None included: callers that refuse it say so). NaN and
-    infinities are kept (the columns' own encoding); strings must be valid Unicode.
+    Otherwise any JSON value. ``optional`` says whether None is accepted (and returned);
+    by default it is for any value (JSON null) and is not for a mapping. Strings must be
+    valid Unicode.
+
+    The default keeps NaN and infinities (the columns' own encoding). ``strict`` is strict
+    JSON, for values shipped to a browser: NaN and infinities are refused, messages never
+    show the value (a generative payload may be megabytes), and the value is returned as
+    reading its JSON text gives it back (tuples become lists).
     """
+    if value is None and (not mapping if optional is None else optional):
+        return None
     if mapping:
         if not isinstance(value, Mapping):
-            raise errors.ValidationError(f"{what} must be a dict, got {type(value).__name__} {value!r}")
-        if not all(isinstance(key, str) for key in value):
-            raise errors.ValidationError(f"{what} keys must be str, got {sorted(map(repr, value))}")
-        value = dict(value)
+            allowed = "a dict or None" if optional else "a dict"
+            shown = "" if strict else f" {value!r}"
+            raise errors.ValidationError(f"{what} must be {allowed}, got {type(value).__name__}{shown}")
+        if not strict:
+            if not all(isinstance(key, str) for key in value):
+                raise errors.ValidationError(f"{what} keys must be str, got {sorted(map(repr, value))}")
+            value = dict(value)
+    elif value is None:
+        raise errors.ValidationError(f"{what} must be a JSON value, not None")
     try:
+        if strict:
+            _check_strict(value, what, set())
+            return json.loads(json.dumps(value, ensure_ascii=False, allow_nan=False))
         json.dumps(value, ensure_ascii=False, allow_nan=True).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise errors.ValidationError(f"{what} is not valid Unicode text: {exc.reason}") from None
@@ -212,6 +244,75 @@ def check_json(value: object, what: str, *, mapping: bool) -> Any:
     except RecursionError:
         raise errors.ValidationError(f"{what} is nested too deeply to be stored as JSON") from None
     return value
+
+
+def _check_strict(value: Any, where: str, active: set[int]) -> None:
+    """Raise ValidationError unless ``value`` is strict JSON, naming the item at fault."""
+    if value is None or isinstance(value, (bool, int)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise errors.ValidationError(f"{where} is {value!r}; strict JSON has no NaN or infinity")
+        return
+    if isinstance(value, str):
+        check_payload_text(value, where, allow_nul=True)
+        return
+    if isinstance(value, (list, tuple, dict)):
+        if id(value) in active:
+            raise errors.ValidationError(f"{where} contains itself (a circular reference)")
+        active.add(id(value))
+        try:
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if not isinstance(key, str):
+                        raise errors.ValidationError(
+                            f"{where} has a key {key!r} of type {type(key).__name__}; JSON keys must be str"
+                        )
+                    check_payload_text(key, f"key {key!r} of {where}", allow_nul=True)
+                    _check_strict(item, f"{where}[{key!r}]", active)
+            else:
+                for index, item in enumerate(value):
+                    _check_strict(item, f"{where}[{index}]", active)
+        finally:
+            active.discard(id(value))
+        return
+    raise errors.ValidationError(f"{where} is a {type(value).__name__}, which is not a JSON value")
+
+
+def check_payload_text(value: object, what: str, *, allow_nul: bool = False) -> str:
+    """Text that may be large: like :func:`check_text`, but the message never shows the
+    value, and NUL may be allowed (inside JSON text, where it is escaped)."""
+    if not isinstance(value, str):
+        raise errors.ValidationError(f"{what} must be a str, got {type(value).__name__}")
+    if not allow_nul and "\x00" in value:
+        # PostgreSQL text cannot hold NUL; refuse it on both backends alike.
+        raise errors.ValidationError(f"{what} contains a NUL character (store binary data as 'bytes')")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise errors.ValidationError(f"{what} is not valid Unicode text: {exc.reason}") from exc
+    return value
+
+
+# -- unique columns ---------------------------------------------------------------------------
+
+
+def insert_unique(write: Callable[[], T], what: str) -> T:
+    """``write()`` (an INSERT or UPDATE of a UNIQUE column), or AlreadyExists if it collides.
+
+    ``what`` names the taken value: ``insert_unique(q.execute, f"a dataset named {name!r}")``
+    raises ``AlreadyExists("a dataset named 'x' already exists")``. Callers check first
+    for the readable message; the UNIQUE index still settles a race between two writers,
+    and this turns that loss into the same error. Any other IntegrityError (a foreign key)
+    propagates unchanged.
+    """
+    try:
+        return write()
+    except peewee.IntegrityError as exc:
+        text = str(exc).lower()
+        if "unique" not in text and "duplicate" not in text:
+            raise
+        raise errors.AlreadyExists(f"{what} already exists") from exc
 
 
 # -- lifecycle moves --------------------------------------------------------------------------

@@ -25,13 +25,13 @@ import builtins
 from collections.abc import Mapping
 from typing import Any
 
-from . import errors, files, models
+from . import artifacts, errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
-from .database import _in_transaction, current, reads, writes
+from .database import in_transaction, reads, writes
 from .enums import RunStatus, coerce
 from .lifecycle import NOT_STARTED, move
-from .records import RunRecord, job_state
+from .records import RunRecord, to_record
 from .rows import Jobs, check_id, check_json, check_name, check_text, fetch, require
 
 __all__ = [
@@ -62,26 +62,15 @@ _PLOT_COLUMNS = tuple(f"plot_{kind}_path" for kind in PLOT_KINDS)
 
 
 def _record(row: Any) -> RunRecord:
-    return RunRecord(
-        **job_state(row),
-        id=row.id,
-        model_session_id=row.model_session_id,
-        name=row.name,
-        description=row.description,
-        model_name=row.model_name,
-        parameters=row.parameters,
-        split_indexes=row.split_indexes,
-        optimizer_name=row.optimizer_name,
-        optimizer_parameters=row.optimizer_parameters,
-        goal_metric=row.goal_metric,
-        artifacts=row.artifacts,
-        run_path=files.to_absolute(row.run_path),
-        plot_history_path=files.to_absolute(row.plot_history_path),
-        plot_slice_path=files.to_absolute(row.plot_slice_path),
-        plot_contour_path=files.to_absolute(row.plot_contour_path),
-        plot_importance_path=files.to_absolute(row.plot_importance_path),
-        created=row.created,
-        last_modified=row.last_modified,
+    to_absolute = files.to_absolute
+    return to_record(
+        RunRecord,
+        row,
+        run_path=to_absolute(row.run_path),
+        plot_history_path=to_absolute(row.plot_history_path),
+        plot_slice_path=to_absolute(row.plot_slice_path),
+        plot_contour_path=to_absolute(row.plot_contour_path),
+        plot_importance_path=to_absolute(row.plot_importance_path),
     )
 
 
@@ -89,10 +78,6 @@ def _check_kind(kind: object) -> str:
     if not isinstance(kind, str) or kind not in PLOT_KINDS:
         raise errors.ValidationError(f"{kind!r} is not a plot kind; expected one of {', '.join(PLOT_KINDS)}")
     return kind
-
-
-def _row(run_id: int) -> Any:
-    return fetch(models.Run, run_id, "run")
 
 
 # -- create, read ------------------------------------------------------------------------------
@@ -144,13 +129,13 @@ def create(
         created=now,
         last_modified=now,
     )
-    return _record(_row(row.id))
+    return _record(fetch(models.Run, row.id))
 
 
 @reads
 def get(run_id: int) -> RunRecord:
     """The run ``run_id``; NotFound if there is none."""
-    return _record(_row(check_id(run_id, "run")))
+    return _record(fetch(models.Run, check_id(run_id, "run")))
 
 
 @reads
@@ -215,7 +200,7 @@ def update_parameters(
             optimizer_parameters, "optimizer_parameters", mapping=True
         )
     changes.update(artifacts=None, run_path=None, **dict.fromkeys(_PLOT_COLUMNS))
-    old = _row(run_id)
+    old = fetch(models.Run, run_id)
     row = move(models.Run, run_id, NOT_STARTED, extra=changes)
     models.Metric.delete().where(models.Metric.run == run_id).execute()
     # The whole run folder goes (model and plots), plus any recorded path outside it.
@@ -228,12 +213,12 @@ def update_parameters(
     return _record(row)
 
 
-def _artifact_paths(artifacts: Any) -> builtins.list[str]:
-    if not isinstance(artifacts, dict):
+def _artifact_paths(entries: Any) -> builtins.list[str]:
+    if not isinstance(entries, dict):
         return []
     return [
         value["path"]
-        for value in artifacts.values()
+        for value in entries.values()
         if isinstance(value, dict) and isinstance(value.get("path"), str)
     ]
 
@@ -252,45 +237,25 @@ def save_model(run_id: int, obj: Any) -> RunRecord:
     new model is written under a new name and committed there, then, in a second
     transaction, linked over ``model.joblib`` and the row repointed. A crash at any moment
     leaves the row naming a file whose checksum matches. Inside an outer transaction the
-    second step runs once that transaction commits (:func:`files.save_joblib_staged`).
+    second step runs once that transaction commits (:func:`artifacts.save_joblib`).
     """
     record = _save_model(run_id, obj)
-    return record if _in_transaction(current()) else get(run_id)
+    return record if in_transaction() else get(run_id)
 
 
 @writes
 def _save_model(run_id: int, obj: Any) -> RunRecord:
     check_id(run_id, "run")
-    row = fetch(models.Run, run_id, "run", lock=True)  # a concurrent save or promotion waits
-    committed = (row.artifacts or {}).get("model")
-    relative, digest = files.save_joblib_staged(
-        files.layout("runs", run_id, _MODEL_FILE),
+    artifacts.save_joblib(
+        models.Run,
+        run_id,
         obj,
-        committed=committed.get("path") if isinstance(committed, dict) else None,
+        final=files.layout("runs", run_id, _MODEL_FILE),
+        artifact="model",
         what=f"run {run_id}: the model ({type(obj).__name__})",
-        repoint=lambda staged, final: _repoint_model(run_id, staged, final),
+        changes={"run_path": files.layout("runs", run_id), "last_modified": utcnow()},
     )
-    artifacts = dict(row.artifacts or {})
-    artifacts["model"] = {"path": relative, "sha256": digest}
-    models.Run.update(
-        artifacts=artifacts, run_path=files.layout("runs", run_id), last_modified=utcnow()
-    ).where(models.Run.id == run_id).execute()
-    return _record(_row(run_id))
-
-
-def _repoint_model(run_id: int, staged: str, final: str) -> bool:
-    """Point the run's model at ``final`` if it still names ``staged`` (see :func:`save_model`)."""
-    try:
-        row = fetch(models.Run, run_id, "run", lock=True)
-    except errors.NotFound:
-        return False  # deleted meanwhile: the deletion owns the files
-    model = (row.artifacts or {}).get("model")
-    if not isinstance(model, dict) or model.get("path") != staged:
-        return False  # replaced meanwhile: that save owns the files now
-    artifacts = dict(row.artifacts)
-    artifacts["model"] = {**model, "path": final}
-    models.Run.update(artifacts=artifacts).where(models.Run.id == run_id).execute()
-    return True
+    return _record(fetch(models.Run, run_id))
 
 
 @reads
@@ -301,7 +266,7 @@ def load_model(run_id: int) -> Any:
     file was changed on disk (it is then not unpickled).
     """
     check_id(run_id, "run")
-    row = _row(run_id)
+    row = fetch(models.Run, run_id)
     model = (row.artifacts or {}).get("model")
     if not isinstance(model, dict) or not isinstance(model.get("path"), str):
         raise errors.NotFound(f"run {run_id} has no saved model")
@@ -321,12 +286,12 @@ def save_plot(run_id: int, kind: str, figure: Any) -> RunRecord:
     check_id(run_id, "run")
     _check_kind(kind)
     files.figure_json(figure)  # validate before touching the disk
-    _row(run_id)
+    fetch(models.Run, run_id)
     relative = files.layout("runs", run_id, "plots", f"{kind}.json")
     files.write_figure(relative, figure)
     columns = {f"plot_{kind}_path": relative, "run_path": files.layout("runs", run_id)}
     models.Run.update(**columns, last_modified=utcnow()).where(models.Run.id == run_id).execute()
-    return _record(_row(run_id))
+    return _record(fetch(models.Run, run_id))
 
 
 @reads
@@ -335,7 +300,7 @@ def load_plot(run_id: int, kind: str, as_figure: bool = True) -> Any:
     ``as_figure=False`` (which does not import plotly). NotFound if it was never saved."""
     check_id(run_id, "run")
     _check_kind(kind)
-    path = getattr(_row(run_id), f"plot_{kind}_path")
+    path = getattr(fetch(models.Run, run_id), f"plot_{kind}_path")
     if not path:
         raise errors.NotFound(f"run {run_id} has no {kind} plot")
     return files.read_figure(path, as_figure=as_figure)
@@ -349,5 +314,5 @@ def delete(run_id: int) -> None:
     """Delete the run, its metrics, predictions and explainers (the database cascade) and,
     once that commits, ``runs/<id>/`` and every file of every row removed."""
     check_id(run_id, "run")
-    _row(run_id)
+    fetch(models.Run, run_id)
     delete_rows(models.Run, [run_id])

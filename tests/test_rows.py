@@ -27,6 +27,7 @@ from dashai_store import (
     rows,
     runs,
 )
+from dashai_store.clock import utcnow
 from dashai_store.database import Store, connect_postgres, run_in_transaction
 
 # -- check_id ---------------------------------------------------------------------------------
@@ -287,3 +288,78 @@ def test_every_area_answers_bad_ids_alike(store: Store, area: str) -> None:
         with pytest.raises(errors.NotFound, match=f" {unknown} does not exist"):
             call(unknown)
     assert row_counts(store.db) == counts
+
+
+# -- fetch's default noun, the strict and optional JSON checks, insert_unique -----------------
+
+
+def test_fetch_names_the_table_in_words_by_default(store: Store) -> None:
+    for model, noun in (
+        (models.ModelSession, "model session"),
+        (models.GlobalExplainer, "global explainer"),
+        (models.GenerativeProcess, "generative process"),
+    ):
+        with pytest.raises(errors.NotFound, match=f"^{noun} 99 does not exist$"):
+            rows.fetch(model, 99)
+
+
+def test_check_json_optional() -> None:
+    assert rows.check_json(None, "lineage", mapping=True, optional=True) is None
+    with pytest.raises(errors.ValidationError, match="lineage must be a dict or None, got list"):
+        rows.check_json([1], "lineage", mapping=True, optional=True)
+    with pytest.raises(errors.ValidationError, match="scope must be a JSON value, not None"):
+        rows.check_json(None, "scope", mapping=False, optional=False)
+
+
+def test_check_json_strict() -> None:
+    # Normalised to what the JSON text reads back as; NaN refused; the value never echoed.
+    assert rows.check_json({"a": (1, 2)}, "p", mapping=True, strict=True) == {"a": [1, 2]}
+    assert rows.check_json("a\x00b", "p", mapping=False, strict=True) == "a\x00b"  # escaped in JSON
+    secret = "x" * 50
+    for value, message in (
+        ({"a": [1.0, math.nan]}, r"p\['a'\]\[1\] is nan; strict JSON has no NaN"),
+        ({"a": math.inf}, "strict JSON has no NaN or infinity"),
+        ({1: secret}, "JSON keys must be str"),
+        ({"a": {secret}}, r"p\['a'\] is a set, which is not a JSON value"),
+        ({"s": "\ud800"}, "not valid Unicode"),
+    ):
+        with pytest.raises(errors.ValidationError, match=message) as caught:
+            rows.check_json(value, "p", mapping=True, strict=True)
+        assert secret not in str(caught.value)
+    with pytest.raises(errors.ValidationError, match=r"^p must be a dict, got list$"):
+        rows.check_json([secret], "p", mapping=True, strict=True)
+    circular: list[Any] = []
+    circular.append(circular)
+    with pytest.raises(errors.ValidationError, match="contains itself"):
+        rows.check_json(circular, "p", mapping=False, strict=True)
+
+
+def test_check_payload_text() -> None:
+    assert rows.check_payload_text("ok", "payload") == "ok"
+    with pytest.raises(errors.ValidationError, match=r"^payload must be a str, got int$"):
+        rows.check_payload_text(12345, "payload")
+    with pytest.raises(errors.ValidationError, match="NUL"):
+        rows.check_payload_text("a\x00", "payload")
+
+
+def test_insert_unique(store: Store) -> None:
+    datasets.create_pending("taken")
+    now = utcnow()
+    taken = models.Dataset.insert(name="taken", created=now, last_modified=now)
+    with pytest.raises(errors.AlreadyExists, match=r"^a dataset named 'taken' already exists$"):
+        run_in_transaction(lambda: rows.insert_unique(taken.execute, "a dataset named 'taken'"))
+    fresh = models.Dataset.insert(name="fresh", created=now, last_modified=now)
+    assert run_in_transaction(lambda: rows.insert_unique(fresh.execute, "x")) > 0
+    # Any other integrity failure (here a foreign key) is not a taken name: it propagates.
+    orphan = models.ModelSession.insert(
+        dataset=10**6,
+        name="s",
+        task_name="t",
+        input_columns=[],
+        output_columns=[],
+        splits={},
+        created=now,
+        last_modified=now,
+    )
+    with pytest.raises(errors.IntegrityError):
+        run_in_transaction(lambda: rows.insert_unique(orphan.execute, "a model session named 's'"))
