@@ -430,13 +430,15 @@ def cmd_export_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from . import demo
+    from . import demo, errors
 
     progress = None if args.quiet else demo.stderr_progress
     try:
         summary = demo.run(args.home, database=args.database, progress=progress)
     except demo.DemoHomeRefused as exc:
         _fail(str(exc), EXIT_USAGE)
+    except errors.SchemaTooNew as exc:
+        _fail(str(exc), EXIT_TOO_NEW)
     except demo.DemoFailed as exc:
         _fail(f"the walkthrough failed: {exc}", EXIT_FAILED)
     _emit(args, demo.summary_document(summary), demo.summary_lines(summary))

@@ -27,6 +27,7 @@ from dashai_store import (
     predictions,
     runs,
 )
+from dashai_store.cli import EXIT_TOO_NEW
 from dashai_store.demo import MARKER, ChurnModel, png_bytes
 
 # The venv's own console script: /work/venv in development, .venv in CI.
@@ -233,6 +234,32 @@ def test_an_earlier_demo_home_gets_another_walkthrough(tmp_path: Path) -> None:
     assert [w["number"] for w in marker["walkthroughs"]] == [1, 2]
 
 
+def test_a_demo_home_from_a_newer_version_exits_3_untouched(
+    tmp_path: Path, home: Path, database_url: str | None
+) -> None:
+    # An earlier demo home whose database a newer dashai_store has since migrated further.
+    target = ["--home", str(home), "--quiet", *(["--database", database_url] if database_url else [])]
+    first, _ = run_demo(*target, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    with open_store(home, database=database_url, migrate=False) as store:
+        p = store.db.param
+        store.db.execute_sql(
+            "INSERT INTO dashai_schema_migration (sequence, id, checksum, applied_at, library_version, "
+            f"duration_ms) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+            (9999, "9999_future", "", "2100-01-01", "99.0", 0),
+        )
+    # The database is left out: SQLite checkpoints its WAL when the refused run's reader
+    # closes, which changes the bytes of db.sqlite without writing anything.
+    before = {name: data for name, data in everything(home).items() if not name.startswith("db.sqlite")}
+    result, _ = run_demo(*target, cwd=tmp_path)
+    assert result.returncode == EXIT_TOO_NEW, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "9999_future" in lines[0] and "newer" in lines[0], result.stderr
+    after = {name: data for name, data in everything(home).items() if not name.startswith("db.sqlite")}
+    assert after == before  # the marker, the report, every stored file
+
+
 @pytest.mark.parametrize("kind", ["foreign folder", "file"])
 def test_a_home_that_is_not_ours_is_refused_untouched(tmp_path: Path, kind: str) -> None:
     target = tmp_path / "precious"
@@ -272,12 +299,19 @@ def test_the_image_payload_is_a_valid_png() -> None:
     assert raw == bytes([0, 0, 0, 7, 100, 0, 7, 200, 0, 7, 0, 0, 200, 7, 100, 200, 7, 200, 200, 7])
 
 
-def test_importing_the_demo_and_report_modules_stays_cheap() -> None:
+def test_importing_every_demo_module_stays_cheap() -> None:
+    # The heavy libraries are imported inside the functions that use them: `dashai-store
+    # --help` and the other commands import the demo package without paying for them.
     code = (
-        "import sys\n"
-        "import dashai_store.demo, dashai_store.report\n"
-        "print([m for m in ('pyarrow', 'plotly', 'joblib') if m in sys.modules])\n"
+        "import importlib, pkgutil, sys\n"
+        "import dashai_store.demo as demo\n"
+        "names = [m.name for m in pkgutil.walk_packages(demo.__path__, 'dashai_store.demo.')]\n"
+        "for name in names:\n"
+        "    importlib.import_module(name)\n"
+        "print(len(names), [m for m in ('pyarrow', 'plotly', 'joblib') if m in sys.modules])\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    count, heavy = result.stdout.split(" ", 1)
+    assert int(count) >= 20  # the walk found the package's modules, report/ and walkthrough/ included
+    assert heavy.strip() == "[]"
