@@ -54,7 +54,6 @@ __all__ = [
 #: The figures a run can store, each in its own ``plot_<kind>_path`` column.
 PLOT_KINDS: tuple[str, ...] = ("history", "slice", "contour", "importance")
 
-_MODEL_FILE = "model.joblib"
 _PLOT_COLUMNS = tuple(f"plot_{kind}_path" for kind in PLOT_KINDS)
 
 
@@ -220,7 +219,7 @@ def update_parameters(
     models.Metric.delete().where(models.Metric.run == run_id).execute()
     # The whole run folder goes (model and plots), plus any recorded path outside it.
     files.delete_after_commit(
-        files.layout("runs", run_id),
+        files.layout.run_folder(run_id),
         old.run_path,
         *(getattr(old, column) for column in _PLOT_COLUMNS),
         *_artifact_paths(old.artifacts),
@@ -264,7 +263,7 @@ def _save_model(run_id: int, obj: Any) -> RunRecord:
     row = fetch(models.Run, run_id, "run", lock=True)  # a concurrent save or promotion waits
     committed = (row.artifacts or {}).get("model")
     relative, digest = files.save_joblib_staged(
-        files.layout("runs", run_id, _MODEL_FILE),
+        files.layout.run_model(run_id),
         obj,
         committed=committed.get("path") if isinstance(committed, dict) else None,
         what=f"run {run_id}: the model ({type(obj).__name__})",
@@ -273,7 +272,7 @@ def _save_model(run_id: int, obj: Any) -> RunRecord:
     artifacts = dict(row.artifacts or {})
     artifacts["model"] = {"path": relative, "sha256": digest}
     models.Run.update(
-        artifacts=artifacts, run_path=files.layout("runs", run_id), last_modified=utcnow()
+        artifacts=artifacts, run_path=files.layout.run_folder(run_id), last_modified=utcnow()
     ).where(models.Run.id == run_id).execute()
     return _record(_row(run_id))
 
@@ -322,9 +321,9 @@ def save_plot(run_id: int, kind: str, figure: Any) -> RunRecord:
     _check_kind(kind)
     files.figure_json(figure)  # validate before touching the disk
     _row(run_id)
-    relative = files.layout("runs", run_id, "plots", f"{kind}.json")
+    relative = files.layout.run_plot(run_id, kind)
     files.write_figure(relative, figure)
-    columns = {f"plot_{kind}_path": relative, "run_path": files.layout("runs", run_id)}
+    columns = {f"plot_{kind}_path": relative, "run_path": files.layout.run_folder(run_id)}
     models.Run.update(**columns, last_modified=utcnow()).where(models.Run.id == run_id).execute()
     return _record(_row(run_id))
 
