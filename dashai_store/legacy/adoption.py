@@ -43,7 +43,7 @@ import peewee
 from .. import errors
 from .._version import __version__
 from ..files import layout
-from ..files.io import atomic_write, sha256_file
+from ..files.io import atomic_write, dump_joblib, sha256_file
 from ..preflight import check_and_back_up
 from . import ADOPTION_ID, ADOPTION_SEQUENCE, MANIFEST, STAGING, survey
 from .convert import figure_from_pickle, legacy_zone, normalise_enum, to_utc
@@ -264,9 +264,7 @@ def _stage(home: Path, staging: Path, conv: survey.Conversion, stamp: str, path:
                 raise errors.MigrationError(f"{source} changed while it was adopted")
             atomic_write(target, text)
         elif action.mode == "joblib":
-            import joblib
-
-            joblib.dump(json.loads(source.read_bytes()), target)
+            dump_joblib(target, json.loads(source.read_bytes()))
         else:
             _place(source, target)
         if action.artifact is not None:
