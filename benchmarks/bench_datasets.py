@@ -82,7 +82,7 @@ def _make_dataset(table: pa.Table) -> tuple[int, Path]:
     row = models.Dataset.create(
         name="bench-load", status=RunStatus.FINISHED.name, created=now, last_modified=now
     )
-    relative = files.layout("datasets", row.id, "data.arrow")
+    relative = files.layout.dataset_file(row.id)
     files.write_arrow(relative, table)
     models.Dataset.update(file_path=relative).where(models.Dataset.id == row.id).execute()
     return int(row.id), files.resolve(relative)

@@ -4,12 +4,13 @@ The database's ON DELETE CASCADE removes the child rows; this module knows which
 those rows own, so a facade ``delete`` can schedule them (``files.delete_after_commit``)
 in the same transaction. It is the one place that maps rows to the files they own:
 
-* ``OWNED_FOLDERS`` — the folder each row owns by the layout (named by its id);
+* ``OWNED_FOLDERS`` — the folder each row owns by the layout (``files.layout``, named by its id);
 * ``FILE_COLUMNS`` — path columns whose files the row owns. ``notebook.file_path`` is
   not one: at position 0 it is the source dataset's own file, shared, never the
   notebook's to delete.
 
-``maintenance.check`` uses :func:`referenced_paths` to find files that no row owns.
+``maintenance.check`` uses :func:`referenced_paths` to find files that no row owns;
+:func:`finish_pending_deletions` uses it to keep a deleted path a row refers to again.
 """
 
 from __future__ import annotations
@@ -20,18 +21,19 @@ from typing import Any
 from peewee import ForeignKeyField
 
 from . import models
-from .files import delete_after_commit
+from .files import delete_after_commit, layout, tx
+from .files.tx import still_referenced
 
 OWNED_FOLDERS: dict[type[models.BaseModel], Callable[[Any], str]] = {
-    models.Dataset: lambda row: f"datasets/{row.id}",
-    models.Run: lambda row: f"runs/{row.id}",
-    models.Prediction: lambda row: f"predictions/{row.id}",
-    models.Notebook: lambda row: f"notebooks/{row.id}",
-    models.Explorer: lambda row: f"explorers/{row.id}",
-    models.GlobalExplainer: lambda row: f"explainers/global/{row.id}",
-    models.LocalExplainer: lambda row: f"explainers/local/{row.id}",
-    models.GenerativeSession: lambda row: f"generative/{row.id}",
-    models.GenerativeProcess: lambda row: f"generative/{row.session_id}/{row.id}",
+    models.Dataset: lambda row: layout.dataset_folder(row.id),
+    models.Run: lambda row: layout.run_folder(row.id),
+    models.Prediction: lambda row: layout.prediction_folder(row.id),
+    models.Notebook: lambda row: layout.notebook_folder(row.id),
+    models.Explorer: lambda row: layout.explorer_folder(row.id),
+    models.GlobalExplainer: lambda row: layout.explainer_folder("global", row.id),
+    models.LocalExplainer: lambda row: layout.explainer_folder("local", row.id),
+    models.GenerativeSession: lambda row: layout.generative_session_folder(row.id),
+    models.GenerativeProcess: lambda row: layout.generative_process_folder(row.session_id, row.id),
 }
 
 FILE_COLUMNS: dict[type[models.BaseModel], tuple[str, ...]] = {
@@ -156,15 +158,29 @@ def referenced_paths(db: Any = None) -> set[str]:
     return paths
 
 
-def still_referenced(rel: str, refs: set[str]) -> bool:
-    """Whether deleting ``rel`` (a file or a folder) would remove a path some row refers to."""
-    prefix = rel + "/"
-    return rel in refs or any(ref.startswith(prefix) for ref in refs)
-
-
 def _artifact_paths(artifacts: Any) -> Iterator[str]:
     """``artifacts`` JSON holds {"<name>": {"path": ..., "sha256": ...}, ...}."""
     if isinstance(artifacts, dict):
         for value in artifacts.values():
             if isinstance(value, dict) and isinstance(value.get("path"), str):
                 yield value["path"]
+
+
+def finish_pending_deletions() -> int:
+    """Carry out the file deletions a crash interrupted (``open_store`` calls this).
+
+    Returns how many were recorded; a path some row refers to again is kept.
+    """
+    return tx.finish_pending_deletions(referenced_paths)
+
+
+__all__ = [
+    "FILE_COLUMNS",
+    "OWNED_FOLDERS",
+    "delete_rows",
+    "descendants",
+    "finish_pending_deletions",
+    "owned_paths",
+    "referenced_paths",
+    "still_referenced",
+]

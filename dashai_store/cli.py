@@ -447,10 +447,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _write_table(table: Any, fmt: str, output: str) -> str:
     """Write ``table`` to ``output`` atomically (a temporary name, then a rename)."""
-    import tempfile
-
     import pyarrow as pa
     import pyarrow.csv as pacsv
+
+    from . import errors
+    from .files.io import atomic_writer
 
     if output == "-":
         sink = pa.BufferOutputStream()
@@ -462,21 +463,14 @@ def _write_table(table: Any, fmt: str, output: str) -> str:
     if target.is_dir():
         _fail(f"--output {target} is a folder", EXIT_USAGE)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        _fail(f"cannot write {target}: {exc}", EXIT_FAILED)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_writer(target) as handle:
             if fmt == "csv":
                 pacsv.write_csv(table, handle)
             else:
                 with pa.ipc.new_file(handle, table.schema) as writer:
                     writer.write_table(table)
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    except errors.StoreError as exc:  # "cannot write <target>: <why>"
+        _fail(str(exc), EXIT_FAILED)
     return str(target)
 
 

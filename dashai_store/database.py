@@ -128,6 +128,7 @@ class Store:
     url: str
     attempts: int = WRITE_ATTEMPTS
     _local: threading.local = field(default_factory=threading.local, repr=False)
+    _close_hooks: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @property
     def backend(self) -> str:
@@ -151,11 +152,18 @@ class Store:
             raise errors.StoreError("on_rollback() called outside a write transaction")
         pending.append(callback)
 
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the store closes, before its connection does (in order added).
+
+        How layers above this module (the file store's trash thread) take part in closing
+        without this module importing them.
+        """
+        self._close_hooks.append(callback)
+
     def close(self) -> None:
         """Close the connection and unbind this store; an outer store becomes current again."""
-        from .files import wait_for_trash  # files imports this module
-
-        wait_for_trash(self.home)
+        for hook in self._close_hooks:
+            hook()
         unbind(self)
         self.db.close()
 

@@ -61,7 +61,6 @@ __all__ = [
     "start",
 ]
 
-DATA_FILE = "data.arrow"
 
 # Suffix (lower case) -> reader. Arrow IPC files come in two formats; the reader tells
 # them apart by the file format's magic bytes, whatever the suffix says.
@@ -186,7 +185,7 @@ def _insert_row(name: str, lineage: dict[str, Any] | None) -> int:
 
 
 def _data_path(dataset_id: int) -> str:
-    return files.layout("datasets", dataset_id, DATA_FILE)
+    return files.layout.dataset_file(dataset_id)
 
 
 # -- create ------------------------------------------------------------------------------------------
@@ -225,7 +224,7 @@ def _create(name: str, table: pa.Table, lineage: dict[str, Any] | None) -> Datas
     row_id = _insert_row(name, lineage)
     # The id is new (ids are never reused once committed), so the whole folder is ours to
     # discard if this transaction does not commit.
-    files.discard_on_rollback(files.layout("datasets", row_id))
+    files.discard_on_rollback(files.layout.dataset_folder(row_id))
     relative = _data_path(row_id)
     files.write_arrow(relative, table)
     finished = lifecycle.walk(

@@ -70,9 +70,6 @@ Kind: TypeAlias = Literal["global", "local"]
 ExplainerRecord: TypeAlias = GlobalExplainerRecord | LocalExplainerRecord
 ExplainerModel: TypeAlias = type[models.GlobalExplainer] | type[models.LocalExplainer]
 
-EXPLANATION_FILE = "explanation.joblib"
-PLOT_FILE = "plot.json"
-
 
 # -- records ---------------------------------------------------------------------------------
 
@@ -306,7 +303,7 @@ def _save_explanation(kind: Kind, explainer_id: int, obj: Any) -> ExplainerRecor
         _model(kind),
         explainer_id,
         obj,
-        final=files.layout("explainers", kind, explainer_id, EXPLANATION_FILE),
+        final=files.layout.explainer_explanation(kind, explainer_id),
         artifact="explanation",
         path_column="explanation_path",
         what=f"the explanation of {_noun(kind, explainer_id)}",
@@ -353,7 +350,7 @@ def save_plot(kind: Kind, explainer_id: int, figure: Any) -> ExplainerRecord:
     checked_id = check_id(explainer_id, f"{checked} explainer")
     text = _figures_json(checked, checked_id, figure)  # validated before anything is written
     row: Any = fetch(_model(checked), checked_id, lock=True)
-    relative = files.layout("explainers", checked, checked_id, PLOT_FILE)
+    relative = files.layout.explainer_plot(checked, checked_id)
     if not (row.plot_path if checked == "global" else row.plots_path):
         files.discard_on_rollback(relative)  # a first plot: no committed row refers to it yet
     files.write_bytes(relative, text.encode())

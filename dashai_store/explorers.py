@@ -186,7 +186,7 @@ def _save(explorer_id: int, file_name: str, content: bytes) -> ExplorerRecord:
     # The file is written under the row lock, so a concurrent delete of the explorer
     # either happens first (NotFound, nothing written) or after (and removes the file).
     row = fetch(models.Explorer, explorer_id, lock=True)
-    path = files.layout("explorers", explorer_id, file_name)
+    path = files.layout.explorer_result(explorer_id, file_name)
     if row.exploration_path != path:
         files.discard_on_rollback(path)  # a new name: if this does not commit, no row owns it
     files.write_bytes(path, content)

@@ -280,7 +280,7 @@ def _insert_payloads(process: Any, items: list[tuple[DataType, Any]], is_input: 
     for data_type, value in items:
         if data_type in FILE_TYPES:
             name = f"{uuid.uuid4().hex}.{_extension(data_type, value)}"
-            data = files.layout("generative", process.session_id, process.id, name)
+            data = files.layout.generative_payload(process.session_id, process.id, name)
             files.write_bytes(data, value)
             files.discard_on_rollback(data)
         elif data_type is DataType.json:

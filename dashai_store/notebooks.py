@@ -97,7 +97,7 @@ def _touch(notebook_id: int, **changes: Any) -> None:
 
 def snapshot_path(notebook_id: int, converter_id: int) -> str:
     """Where step ``converter_id``'s output lives (named by ids, never by user names)."""
-    return files.layout("notebooks", notebook_id, f"{converter_id}.arrow")
+    return files.layout.notebook_snapshot(notebook_id, converter_id)
 
 
 # -- notebooks ----------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ def _discard(snapshot: str, notebook_id: int) -> None:
 
         def run() -> None:
             gone = models.Notebook.get_or_none(models.Notebook.id == notebook_id) is None
-            files.delete_after_commit(snapshot, files.layout("notebooks", notebook_id) if gone else None)
+            files.delete_after_commit(snapshot, files.layout.notebook_folder(notebook_id) if gone else None)
 
         run_in_transaction(run)
     except errors.StoreError:

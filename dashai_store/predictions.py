@@ -41,8 +41,6 @@ __all__ = [
     "start",
 ]
 
-RESULTS_FILE = "results.arrow"
-
 
 def _record(row: Any) -> PredictionRecord:
     return to_record(PredictionRecord, row, results_path=files.to_absolute(row.results_path))
@@ -115,7 +113,7 @@ def save_results(prediction_id: int, table: pa.Table) -> PredictionRecord:
             f"results of prediction {prediction_id} must be a pyarrow.Table, got {type(table).__name__}"
         )
     row = fetch(models.Prediction, prediction_id, lock=True)
-    relative = files.layout("predictions", prediction_id, RESULTS_FILE)
+    relative = files.layout.prediction_results(prediction_id)
     if row.results_path is None:
         # A first save: if this transaction rolls back, no row would point at the file.
         files.discard_on_rollback(relative)

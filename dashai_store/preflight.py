@@ -1,23 +1,24 @@
 """What runs before a schema change touches a SQLite database: integrity, space, backup.
 
 One mechanism for the migration runner and the legacy adoption alike. The backup is
-written with ``VACUUM INTO`` to a temporary name in ``backups/``, fsynced, then renamed:
-a process killed during the copy leaves no half backup under a backup's name (a user
-who restores it would get a corrupt database), only a ``.tmp`` that the next run removes.
+written with ``VACUUM INTO`` to a temporary name in ``backups/``, then published
+(``files.io.publish``: fsynced, renamed, the folder fsynced): a process killed during the
+copy leaves no half backup under a backup's name (a user who restores it would get a
+corrupt database), only a ``.tmp`` that the next run removes.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import peewee
 
 from . import errors
+from .files import layout
+from .files.io import publish
 
 FREE_SPACE_MARGIN = 32 * 1024 * 1024
-BACKUP_DIR = "backups"
 
 
 def check_and_back_up(
@@ -45,17 +46,11 @@ def check_and_back_up(
             "needed (a backup and a rebuilt copy); nothing was changed",
             step=step,
         )
-    backups = home / BACKUP_DIR
+    backups = layout.backups(home)
     backups.mkdir(parents=True, exist_ok=True)
     for leftover in backups.glob(".db-*.sqlite.tmp"):  # a copy a killed run left half done
         leftover.unlink(missing_ok=True)
     target = backups / backup_name
     partial = backups / f".{backup_name}.tmp"
     db.execute_sql("VACUUM INTO ?", (str(partial),))
-    fd = os.open(partial, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(partial, target)
-    return target
+    return publish(partial, target)

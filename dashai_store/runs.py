@@ -54,7 +54,6 @@ __all__ = [
 #: The figures a run can store, each in its own ``plot_<kind>_path`` column.
 PLOT_KINDS: tuple[str, ...] = ("history", "slice", "contour", "importance")
 
-_MODEL_FILE = "model.joblib"
 _PLOT_COLUMNS = tuple(f"plot_{kind}_path" for kind in PLOT_KINDS)
 
 
@@ -205,7 +204,7 @@ def update_parameters(
     models.Metric.delete().where(models.Metric.run == run_id).execute()
     # The whole run folder goes (model and plots), plus any recorded path outside it.
     files.delete_after_commit(
-        files.layout("runs", run_id),
+        files.layout.run_folder(run_id),
         old.run_path,
         *(getattr(old, column) for column in _PLOT_COLUMNS),
         *_artifact_paths(old.artifacts),
@@ -250,10 +249,10 @@ def _save_model(run_id: int, obj: Any) -> RunRecord:
         models.Run,
         run_id,
         obj,
-        final=files.layout("runs", run_id, _MODEL_FILE),
+        final=files.layout.run_model(run_id),
         artifact="model",
         what=f"run {run_id}: the model ({type(obj).__name__})",
-        changes={"run_path": files.layout("runs", run_id), "last_modified": utcnow()},
+        changes={"run_path": files.layout.run_folder(run_id), "last_modified": utcnow()},
     )
     return _record(fetch(models.Run, run_id))
 
@@ -287,9 +286,9 @@ def save_plot(run_id: int, kind: str, figure: Any) -> RunRecord:
     _check_kind(kind)
     files.figure_json(figure)  # validate before touching the disk
     fetch(models.Run, run_id)
-    relative = files.layout("runs", run_id, "plots", f"{kind}.json")
+    relative = files.layout.run_plot(run_id, kind)
     files.write_figure(relative, figure)
-    columns = {f"plot_{kind}_path": relative, "run_path": files.layout("runs", run_id)}
+    columns = {f"plot_{kind}_path": relative, "run_path": files.layout.run_folder(run_id)}
     models.Run.update(**columns, last_modified=utcnow()).where(models.Run.id == run_id).execute()
     return _record(fetch(models.Run, run_id))
 

@@ -78,6 +78,7 @@ def open_store(
                         f"{len(status.pending)} migration(s) pending: run scripts/migrate.py"
                     )
         store = Store(home=home_path, db=db, url=url)
+        _finish_files_on_close(store)
         bind(store)
         if finish_deletions:
             _finish_pending_deletions()
@@ -87,7 +88,13 @@ def open_store(
     return store
 
 
-def _finish_pending_deletions() -> None:
-    from .files import finish_pending_deletions
+def _finish_files_on_close(store: Store) -> None:
+    from . import files
 
-    finish_pending_deletions()
+    store.on_close(lambda: files.wait_for_trash(store.home))
+
+
+def _finish_pending_deletions() -> None:
+    from . import cascade
+
+    cascade.finish_pending_deletions()

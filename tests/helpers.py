@@ -71,7 +71,7 @@ def plant_dataset(name: str = "ds", *, table: pa.Table | None = None, **fields: 
     now = utcnow()
     row = models.Dataset.create(name=name, created=now, last_modified=now, **fields)
     if table is not None:
-        relative = files.layout("datasets", row.id, "data.arrow")
+        relative = files.layout.dataset_file(row.id)
         files.write_arrow(relative, table)
         models.Dataset.update(file_path=relative).where(models.Dataset.id == row.id).execute()
     return int(row.id)

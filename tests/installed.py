@@ -10,6 +10,7 @@ venv that has no path back to the checkout.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -64,10 +65,24 @@ def wheel_packages(wheel: Path) -> set[str]:
         }
 
 
+def clean_copy(target: Path) -> Path:
+    """The checkout's sources without build output, venvs or caches, as a clean clone has them.
+
+    setuptools builds in place and leaves ``build/lib`` behind; a file deleted from the
+    sources since then would still be packed into the next wheel built from the checkout.
+    """
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "dashai-demo", ".mlflow-venv"
+    )
+    shutil.copytree(REPO, target, ignore=ignore)
+    return target
+
+
 def build_wheel_venv(work: Path) -> WheelVenv:
     dist = work / "dist"
+    source = clean_copy(work / "source")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dist), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(dist), str(source)],
         check=True,
         capture_output=True,
         timeout=INSTALL_TIMEOUT_S,

@@ -48,12 +48,12 @@ def build(store: Store) -> tuple[int, list[str]]:
     session = model_sessions.create(ds.id, "s", "TabularClassificationTask", ["a"], ["label"], {"train": 1.0})
     now = utcnow()
     run_id = plant_run(session.id, "r", created=now, last_modified=now)
-    model = files.layout("runs", run_id, "model.joblib")
-    plot = files.layout("runs", run_id, "plots", "history.json")
+    model = files.layout.run_model(run_id)
+    plot = files.layout.run_plot(run_id, "history")
     sha = files.dump_joblib(model, {"w": [1, 2]})
     files.write_figure(plot, {"data": [], "layout": {}})
     models.Run.update(
-        run_path=files.layout("runs", run_id),
+        run_path=files.layout.run_folder(run_id),
         plot_history_path=plot,
         artifacts={"model": {"path": model, "sha256": sha}},
     ).where(models.Run.id == run_id).execute()

@@ -513,14 +513,14 @@ def test_load_table_is_memory_mapped_not_copied(store: Store) -> None:
 def _trained_run(session_id: int, name: str) -> int:
     """A run with metrics, a checksummed model file and all four plots, as runs.py would leave it."""
     run_id = plant_run(session_id, name, parameters={"C": 1.0})
-    model_path = files.layout("runs", run_id, "model.joblib")
+    model_path = files.layout.run_model(run_id)
     sha = files.dump_joblib(model_path, {"weights": [1.0, 2.0], "run": run_id})
     plots = {}
     for kind in ("history", "slice", "contour", "importance"):
-        plots[f"plot_{kind}_path"] = files.layout("runs", run_id, "plots", f"{kind}.json")
+        plots[f"plot_{kind}_path"] = files.layout.run_plot(run_id, kind)
         files.write_figure(plots[f"plot_{kind}_path"], {"data": [{"y": [1, 2]}], "layout": {"title": kind}})
     models.Run.update(
-        run_path=files.layout("runs", run_id),
+        run_path=files.layout.run_folder(run_id),
         artifacts={"model": {"path": model_path, "sha256": sha}},
         **plots,
     ).where(models.Run.id == run_id).execute()
@@ -554,7 +554,7 @@ def _notebook_graph(dataset_id: int, file_path: str) -> None:
     nb = models.Notebook.insert(
         dataset=dataset_id, name="nb", file_path=file_path, created=now, last_modified=now
     ).execute()
-    snapshot = files.layout("notebooks", nb, "1.arrow")
+    snapshot = files.layout.notebook_snapshot(nb, 1)
     files.write_arrow(snapshot, pa.table({"x": [1]}))
     models.Converter.insert(
         notebook=nb,
@@ -573,8 +573,8 @@ def _notebook_graph(dataset_id: int, file_path: str) -> None:
         created=now,
         last_modified=now,
     ).execute()
-    result = files.layout("explorers", ex, "result.json")
-    files.write_json(result, {"bins": [1, 2]})
+    result = files.layout.explorer_result(ex, "result.json")
+    files.write_bytes(result, b'{"bins": [1, 2]}')
     models.Explorer.update(exploration_path=result).where(models.Explorer.id == ex).execute()
 
 
@@ -583,8 +583,8 @@ def _explainers(run_id: int, dataset_id: int) -> None:
     g = models.GlobalExplainer.insert(
         run=run_id, name="g", explainer_name="Perm", parameters={}, created=now
     ).execute()
-    g_path = files.layout("explainers", "global", g, "explanation.json")
-    files.write_json(g_path, {"importance": [0.1]})
+    g_path = files.layout.explainer_explanation("global", g)
+    files.dump_joblib(g_path, {"importance": [0.1]})
     models.GlobalExplainer.update(explanation_path=g_path).where(models.GlobalExplainer.id == g).execute()
     loc = models.LocalExplainer.insert(
         run=run_id,
@@ -596,8 +596,8 @@ def _explainers(run_id: int, dataset_id: int) -> None:
         scope={"rows": [0]},
         created=now,
     ).execute()
-    l_path = files.layout("explainers", "local", loc, "plots.json")
-    files.write_json(l_path, {"plots": []})
+    l_path = files.layout.explainer_plot("local", loc)
+    files.write_bytes(l_path, b"[]")
     models.LocalExplainer.update(plots_path=l_path).where(models.LocalExplainer.id == loc).execute()
 
 

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 _CHILD = """
 import os, sys
-from dashai_store import explainers, files, open_store
+from dashai_store import explainers, open_store
+from dashai_store.files import tx
 from dashai_store.database import run_in_transaction
 
 home, url, kind, when = sys.argv[1], sys.argv[2] or None, sys.argv[3], sys.argv[5]
@@ -34,13 +35,13 @@ explainer_id = int(sys.argv[4])
 store = open_store(home, database=url)
 
 if when == "after-link":
-    link = files.link_atomic
+    link = tx.link_atomic
 
     def link_then_die(source, target):
         link(source, target)
         os._exit(19)  # the staged file is linked over explanation.joblib; the repointing never commits
 
-    files.link_atomic = link_then_die
+    tx.link_atomic = link_then_die  # what promote_staged calls
     explainers.save_explanation(kind, explainer_id, {"version": 2})
 else:
     def work():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pytest
@@ -11,6 +14,7 @@ from helpers import plant_dataset, plant_run, plant_session
 from dashai_store import errors, files, models
 from dashai_store.clock import utcnow
 from dashai_store.database import Store, run_in_transaction
+from dashai_store.files import io, layout, tx
 
 
 @pytest.mark.parametrize("bad", ["../outside", "/etc/passwd", "runs/../../x", "a\x00b"])
@@ -22,7 +26,7 @@ def test_resolve_refuses_paths_that_leave_the_home(sqlite_store: Store, bad: str
 @pytest.mark.parametrize("part", ["", ".", "..", "a/b", "a\\b"])
 def test_layout_refuses_unsafe_components(sqlite_store: Store, part: str) -> None:
     with pytest.raises(errors.UnsafePath):
-        files.layout("datasets", part)
+        files.layout.join("datasets", part)
 
 
 def test_a_failed_write_leaves_neither_a_temp_file_nor_the_final_name(sqlite_store: Store) -> None:
@@ -128,3 +132,144 @@ def test_deleted_files_leave_the_layout_at_once_and_the_trash_empties(tmp_path: 
     with open_store(home) as store:
         files.wait_for_trash(store.home)
         assert not any((home / files.TRASH).iterdir())
+
+
+# -- files.io: plain I/O on absolute paths, no store ----------------------------------------------
+
+
+def test_atomic_write_takes_bytes_or_text_and_needs_no_store(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "folder" / "report.json"
+    assert io.atomic_write(target, '{"ok": true}') == target
+    assert target.read_text(encoding="utf-8") == '{"ok": true}'
+    io.atomic_write(target, b"\x00\x01")
+    assert target.read_bytes() == b"\x00\x01"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["report.json"]
+
+
+def test_atomic_writer_streams_then_publishes_or_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "table.csv"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), io.atomic_writer(target) as handle:
+        handle.write(b"half")
+        assert target.read_bytes() == b"old"  # nothing visible before the block ends
+        raise RuntimeError("crash in the middle")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+    with io.atomic_writer(target) as handle:
+        handle.write(b"new")
+    assert target.read_bytes() == b"new"
+
+
+def test_a_write_that_cannot_start_is_a_store_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_bytes(b"a file where a folder should be")
+    with pytest.raises(errors.StoreError, match=r"cannot write .*taken"):
+        io.atomic_write(tmp_path / "taken" / "x.bin", b"x")
+
+
+def test_publish_renames_a_finished_file_and_the_temp_names_are_recognised(tmp_path: Path) -> None:
+    partial = tmp_path / ".backup.sqlite.tmp"
+    partial.write_bytes(b"copy")
+    assert io.is_temp_name(partial.name)
+    assert io.publish(partial, tmp_path / "backup.sqlite").read_bytes() == b"copy"
+    assert not partial.exists()
+
+
+def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
+    data = os.urandom(3 * io.CHUNK + 5)  # several chunks and a partial one
+    (tmp_path / "f").write_bytes(data)
+    assert io.sha256_file(tmp_path / "f") == hashlib.sha256(data).hexdigest()
+
+
+# -- files.layout: the names of the home ---------------------------------------------------------
+
+
+def test_every_folder_a_row_owns_lies_under_a_managed_root() -> None:
+    from dashai_store import cascade
+
+    for model, folder in cascade.OWNED_FOLDERS.items():
+        row = SimpleNamespace(id=12, session_id=3)
+        path = folder(row)
+        assert path.split("/")[0] in layout.MANAGED_ROOTS, (model, path)
+        assert layout.is_row_folder(path), (model, path)
+
+
+@pytest.mark.parametrize(
+    ("rel", "expected"),
+    [
+        ("runs/12", True),
+        ("explainers/local/4", True),
+        ("generative/1/2", True),
+        ("runs/12/model.joblib", False),
+        ("explainers/4", False),
+        ("backups/3", False),
+        (".trash/3", False),
+    ],
+)
+def test_is_row_folder(rel: str, expected: bool) -> None:
+    assert layout.is_row_folder(rel) is expected
+
+
+def test_per_row_paths() -> None:
+    assert layout.dataset_file(3) == "datasets/3/data.arrow"
+    assert layout.run_model(4) == "runs/4/model.joblib"
+    assert layout.run_plot(4, "history") == "runs/4/plots/history.json"
+    assert layout.notebook_snapshot(5, 9) == "notebooks/5/9.arrow"
+    assert layout.explainer_explanation("global", 6) == "explainers/global/6/explanation.joblib"
+    assert layout.generative_payload(7, 8, "0.png") == "generative/7/8/0.png"
+    with pytest.raises(errors.UnsafePath):
+        layout.explorer_result(1, "../escape")
+
+
+# -- files.tx: carrying recorded deletions out ------------------------------------------------------
+
+
+def _record(*paths: str) -> None:
+    now = utcnow()
+    run_in_transaction(
+        lambda: models.PendingDeletion.insert_many([{"path": p, "created": now} for p in paths]).execute()
+    )
+
+
+def test_carry_out_keeps_referenced_paths_and_reports_failures(store: Store) -> None:
+    home = store.home
+    files.write_bytes("runs/1/model.joblib", b"new model")
+    doomed = files.write_bytes("runs/2/model.joblib", b"old")
+    _record("runs/1", "runs/2", "runs/3", "../outside")
+    refs = {"runs/1/model.joblib"}
+
+    preview = tx.carry_out(files.pending_deletions(), refs=refs, dry_run=True)
+    assert preview.kept == ("runs/1",) and set(preview.finished) == {"runs/2", "runs/3"}
+    assert doomed.exists() and len(files.pending_deletions()) == 4  # a dry run changes nothing
+
+    done = tx.carry_out(files.pending_deletions(), refs=refs, free_now=True)
+    assert done.kept == ("runs/1",)
+    assert set(done.finished) == {"runs/2", "runs/3"}  # runs/3 was already gone: done too
+    assert [path for path, _ in done.failed] == ["../outside"]
+    assert done.bytes_freed == len(b"old")
+    assert not doomed.exists() and (home / "runs/1/model.joblib").exists()
+    assert files.pending_deletions() == ["../outside"]  # only the failure stays recorded
+
+
+def test_close_runs_the_hooks_registered_on_the_store(tmp_path: Path) -> None:
+    from dashai_store import open_store
+
+    calls: list[str] = []
+    store = open_store(tmp_path / "home")
+    store.on_close(lambda: calls.append("closed"))
+    store.close()
+    assert calls == ["closed"]
+
+
+def test_close_waits_until_the_trash_is_empty(tmp_path: Path) -> None:
+    """open_store registers the wait as a close hook (database.py does not import files)."""
+    from dashai_store import open_store
+
+    home = tmp_path / "home"
+    with open_store(home):
+        folder = home / "notebooks" / "1"
+        folder.mkdir(parents=True)
+        for i in range(3000):  # long enough to free that close() would win the race
+            (folder / f"{i}.arrow").write_bytes(b"x")
+        run_in_transaction(lambda: files.delete_after_commit("notebooks/1"))
+    assert not folder.exists()
+    assert list((home / files.TRASH).iterdir()) == []

@@ -62,9 +62,9 @@ def plant_store(suffix: str = "") -> Planted:
     run = models.Run.get_by_id(
         plant_run(session.id, "run", parameters={"C": 1}, optimizer_name="", status="FINISHED")
     )
-    p.paths["run_dir"] = files.layout("runs", run.id)
-    p.paths["model"] = files.layout("runs", run.id, "model.joblib")
-    p.paths["plot"] = files.layout("runs", run.id, "plots", "history.json")
+    p.paths["run_dir"] = files.layout.run_folder(run.id)
+    p.paths["model"] = files.layout.run_model(run.id)
+    p.paths["plot"] = files.layout.run_plot(run.id, "history")
     p.model_sha = files.dump_joblib(p.paths["model"], {"weights": [1, 2, 3]})
     files.write_figure(p.paths["plot"], {"data": [], "layout": {"title": {"text": "history"}}})
     run.run_path = p.paths["run_dir"]
@@ -74,7 +74,7 @@ def plant_store(suffix: str = "") -> Planted:
     prediction = models.Prediction.create(
         run=run, dataset=ds, status="FINISHED", created=now, last_modified=now
     )
-    p.paths["prediction"] = files.layout("predictions", prediction.id, "results.arrow")
+    p.paths["prediction"] = files.layout.prediction_results(prediction.id)
     files.write_arrow(p.paths["prediction"], pa.table({"y": [0, 1, 1]}))
     prediction.results_path = p.paths["prediction"]
     prediction.save()
@@ -89,22 +89,22 @@ def plant_store(suffix: str = "") -> Planted:
         created=now,
         last_modified=now,
     )
-    p.paths["snapshot"] = files.layout("notebooks", notebook.id, f"{converter.id}.arrow")
+    p.paths["snapshot"] = files.layout.notebook_snapshot(notebook.id, converter.id)
     files.write_arrow(p.paths["snapshot"], table.drop_columns(["y"]))
     converter.snapshot_path = p.paths["snapshot"]
     converter.save()
     explainer = models.GlobalExplainer.create(
         run=run, name="g", explainer_name="PermutationFeatureImportance", parameters={}, created=now
     )
-    p.paths["explanation"] = files.layout("explainers", "global", explainer.id, "explanation.json")
-    files.write_json(p.paths["explanation"], {"x": 0.5})
+    p.paths["explanation"] = files.layout.explainer_explanation("global", explainer.id)
+    files.dump_joblib(p.paths["explanation"], {"x": 0.5})
     explainer.explanation_path = p.paths["explanation"]
     explainer.save()
     gen = models.GenerativeSession.create(
         name=f"gen{suffix}", task_name="T", model_name="M", parameters={}, created=now, last_modified=now
     )
     process = models.GenerativeProcess.create(session=gen, created=now, last_modified=now)
-    p.paths["image"] = files.layout("generative", gen.id, process.id, "0.png")
+    p.paths["image"] = files.layout.generative_payload(gen.id, process.id, "0.png")
     files.write_bytes(p.paths["image"], b"\x89PNG fake")
     models.ProcessData.create(process=process, data=p.paths["image"], data_type="image", is_input=False)
     p.ids.update(

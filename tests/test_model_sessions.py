@@ -40,12 +40,12 @@ def make_run(session_id: int, name: str = "run") -> int:
     """A run row with a model file and a plot under runs/<id>/ (runs.py belongs to another area)."""
     now = utcnow()
     run_id = plant_run(session_id, name, created=now, last_modified=now)
-    model = files.layout("runs", run_id, "model.joblib")
+    model = files.layout.run_model(run_id)
     sha = files.dump_joblib(model, [1, 2, 3])
-    plot = files.layout("runs", run_id, "plots", "history.json")
+    plot = files.layout.run_plot(run_id, "history")
     files.write_figure(plot, {"data": [], "layout": {}})
     models.Run.update(
-        run_path=files.layout("runs", run_id),
+        run_path=files.layout.run_folder(run_id),
         plot_history_path=plot,
         artifacts={"model": {"path": model, "sha256": sha}},
     ).where(models.Run.id == run_id).execute()

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from installed import LEGACY_FIXTURE, REPO, clean_env
+from installed import LEGACY_FIXTURE, REPO, clean_copy, clean_env
 
 README = REPO / "README.md"
 TEXT = README.read_text(encoding="utf-8")
@@ -103,7 +103,7 @@ def test_readme_block_runs_as_written(index: int, tmp_path: Path) -> None:
             [sys.executable, "-c", body], cwd=work, env=env, capture_output=True, text=True, timeout=300
         )
     elif INSTALLS in body:
-        work = checkout_copy(tmp_path)
+        work = clean_copy(tmp_path / "checkout")
         result = subprocess.run(
             ["bash", "-e", "-c", body], cwd=work, env=env, capture_output=True, text=True, timeout=900
         )

@@ -42,6 +42,8 @@ import peewee
 
 from .. import errors
 from .._version import __version__
+from ..files import layout
+from ..files.io import atomic_write, dump_joblib, sha256_file
 from ..preflight import check_and_back_up
 from . import ADOPTION_ID, ADOPTION_SEQUENCE, MANIFEST, STAGING, survey
 from .convert import figure_from_pickle, legacy_zone, normalise_enum, to_utc
@@ -113,7 +115,7 @@ def describe(conv: survey.Conversion, home: Path, path: Path) -> list[str]:
         f"legacy DashAI database (Alembic revision {conv.revision or '?'}, "
         f"journal mode {conv.journal_mode}): "
         f"it will be adopted in place as step {ADOPTION_ID}, then the schema is 0001_initial",
-        f"  backup first: {home / 'backups'}/db-<time>-legacy-{conv.revision or 'unknown'}.sqlite"
+        f"  backup first: {layout.backups(home)}/db-<time>-legacy-{conv.revision or 'unknown'}.sqlite"
         " (VACUUM INTO)",
     ]
     for table in survey.TABLES:
@@ -146,7 +148,8 @@ def describe(conv: survey.Conversion, home: Path, path: Path) -> list[str]:
         )
     if conv.retire:
         lines.append(
-            f"  adopted legacy files/folders move to {home / 'backups'}/legacy-files-<time>/ after COMMIT:"
+            f"  adopted legacy files/folders move to {layout.backups(home)}/legacy-files-<time>/"
+            " after COMMIT:"
         )
         lines.extend(f"    {rel}" for rel in _outermost(conv.retire))
     lines.append(f"  timestamps: naive local time read in {conv.timezone}, stored as UTC")
@@ -219,7 +222,7 @@ def adopt(
         db.execute_sql("PRAGMA journal_mode = wal")
     finally:
         db.close()
-    return AdoptionResult(backup, home / "backups" / report, duration_ms, initial_ms)
+    return AdoptionResult(backup, layout.backups(home) / report, duration_ms, initial_ms)
 
 
 def _preflight(db: peewee.SqliteDatabase, home: Path, path: Path, stamp: str) -> Path:
@@ -231,26 +234,11 @@ def _preflight(db: peewee.SqliteDatabase, home: Path, path: Path, stamp: str) ->
 # -- staging the files -----------------------------------------------------------------------------
 
 
-def _write_synced(target: Path, data: bytes) -> None:
-    with target.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def _place(source: Path, target: Path) -> None:
     try:
         os.link(source, target)  # no copy, no extra space; the legacy name stays as it is
     except OSError:
         shutil.copy2(source, target)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _outermost(paths: set[str]) -> list[str]:
@@ -274,17 +262,15 @@ def _stage(home: Path, staging: Path, conv: survey.Conversion, stamp: str, path:
             text = figure_from_pickle(source.read_bytes())
             if text is None:
                 raise errors.MigrationError(f"{source} changed while it was adopted")
-            _write_synced(target, text.encode())
+            atomic_write(target, text)
         elif action.mode == "joblib":
-            import joblib
-
-            joblib.dump(json.loads(source.read_bytes()), target)
+            dump_joblib(target, json.loads(source.read_bytes()))
         else:
             _place(source, target)
         if action.artifact is not None:
             row = by_id[action.table][action.row_id]
             artifacts = json.loads(row["artifacts"])
-            artifacts[action.artifact]["sha256"] = _sha256(target)
+            artifacts[action.artifact]["sha256"] = sha256_file(target)
             row["artifacts"] = json.dumps(artifacts, ensure_ascii=False)
     report_name = f"legacy-adoption-{stamp}.json"
     report = {
@@ -294,7 +280,7 @@ def _stage(home: Path, staging: Path, conv: survey.Conversion, stamp: str, path:
         "legacy_revision": conv.revision,
         "old_root": conv.old_root,
         "timestamps": f"naive local time read in {conv.timezone}, stored as UTC",
-        "legacy_files_moved_to": f"backups/legacy-files-{stamp}",
+        "legacy_files_moved_to": f"{layout.BACKUPS}/legacy-files-{stamp}",
         "tables": {
             t: {
                 "legacy": conv.counts.get(t, 0),
@@ -308,9 +294,7 @@ def _stage(home: Path, staging: Path, conv: survey.Conversion, stamp: str, path:
         "files": [asdict(a) for a in conv.actions],
         "unadopted_tables": conv.extra_tables,
     }
-    _write_synced(
-        staging / "report.json", json.dumps(report, ensure_ascii=False, indent=1, default=str).encode()
-    )
+    atomic_write(staging / "report.json", json.dumps(report, ensure_ascii=False, indent=1, default=str))
     manifest = {
         "stamp": stamp,
         "report": report_name,
@@ -318,7 +302,7 @@ def _stage(home: Path, staging: Path, conv: survey.Conversion, stamp: str, path:
         "place": sorted({a.target for a in conv.actions}),
         "retired": False,
     }
-    _write_synced(staging / MANIFEST, json.dumps(manifest).encode())
+    atomic_write(staging / MANIFEST, json.dumps(manifest))
     return report_name
 
 
@@ -450,7 +434,7 @@ def finish_pending(home: Path) -> bool:
     if not manifest_path.is_file():
         return False
     manifest = json.loads(manifest_path.read_text())
-    backups = home / "backups"
+    backups = layout.backups(home)
     retired = backups / f"legacy-files-{manifest['stamp']}"
     if not manifest.get("retired"):
         for rel in manifest["retire"]:
@@ -459,9 +443,7 @@ def finish_pending(home: Path) -> bool:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(source, target)
         manifest["retired"] = True
-        tmp = manifest_path.with_suffix(".tmp")
-        _write_synced(tmp, json.dumps(manifest).encode())
-        os.replace(tmp, manifest_path)
+        atomic_write(manifest_path, json.dumps(manifest))
     for rel in manifest["place"]:
         staged, final = staging / "files" / rel, home / rel
         if os.path.lexists(staged):

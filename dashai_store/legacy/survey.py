@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..files import layout
 from .convert import (
     figure_from_pickle,
     infer_old_root,
@@ -496,7 +497,7 @@ class _Reader:
                     "missing-file", f"dataset {row['id']} file_path", f"no data.arrow in {rel}; kept"
                 )
             if data is not None and rel is not None:
-                row["file_path"] = f"datasets/{row['id']}/data.arrow"
+                row["file_path"] = layout.dataset_file(row["id"])
                 self.link(table, row["id"], "file_path", data, row["file_path"])
                 self.out.retire.add(rel)
             else:
@@ -519,7 +520,7 @@ class _Reader:
             if rel and exists:
                 base = self.home / rel
                 if base.is_file():
-                    target = f"runs/{run_id}/model.joblib"
+                    target = layout.run_model(run_id)
                     artifacts["model"] = {
                         "path": target,
                         "sha256": None,
@@ -530,7 +531,7 @@ class _Reader:
                     for path in sorted(p for p in base.rglob("*") if p.is_file()):
                         inner = path.relative_to(base).as_posix()
                         self.link(
-                            table, run_id, "run_path", f"{rel}/{inner}", f"runs/{run_id}/legacy/{inner}"
+                            table, run_id, "run_path", f"{rel}/{inner}", layout.run_legacy_file(run_id, inner)
                         )
                 self.out.retire.add(rel)
                 placed = True
@@ -541,10 +542,10 @@ class _Reader:
                 if not (rel and exists):
                     continue
                 if figure_from_pickle((self.home / rel).read_bytes()) is not None:
-                    row[column] = f"runs/{run_id}/plots/{kind}.json"
+                    row[column] = layout.run_plot(run_id, kind)
                     self.link(table, run_id, column, rel, row[column], mode="figure")
                 else:
-                    row[column] = f"runs/{run_id}/plots/{kind}.pickle"
+                    row[column] = layout.run_plot(run_id, kind, "pickle")
                     artifacts[f"plot_{kind}"] = {"path": row[column], "sha256": None, "format": "pickle"}
                     self.link(table, run_id, column, rel, row[column], artifact=f"plot_{kind}")
                     self.problem(
@@ -553,7 +554,7 @@ class _Reader:
                 self.out.retire.add(rel)
                 placed = True
             if placed:
-                row["run_path"] = f"runs/{run_id}"
+                row["run_path"] = layout.run_folder(run_id)
             row["artifacts"] = json.dumps(artifacts, ensure_ascii=False) if artifacts else None
             self.keep(table, row)
 
@@ -607,7 +608,7 @@ class _Reader:
             data = self.arrow_in(rel) if rel and exists else None
             row["results_path"] = rel
             if data is not None and rel is not None:
-                row["results_path"] = f"predictions/{row['id']}/results.arrow"
+                row["results_path"] = layout.prediction_results(row["id"])
                 self.link(table, row["id"], "results_path", data, row["results_path"])
                 self.out.retire.add(rel)
             self.keep(table, row)
@@ -642,7 +643,7 @@ class _Reader:
                     self.out.retire.add(rel)  # a plain copy of the dataset: not needed any more
             elif data is not None and rel is not None:
                 last = steps[lead - 1]
-                row["file_path"] = f"notebooks/{nb_id}/{last['id']}.arrow"
+                row["file_path"] = layout.notebook_snapshot(nb_id, last["id"])
                 self.snapshots[int(last["id"])] = row["file_path"]
                 self.link(table, nb_id, "file_path", data, row["file_path"])
                 self.out.retire.add(rel)
@@ -678,7 +679,7 @@ class _Reader:
             row["exploration_path"] = rel
             if rel and exists and (self.home / rel).is_file():
                 name = "result.json" if is_json_file((self.home / rel).read_bytes()) else "result.bin"
-                row["exploration_path"] = f"explorers/{row['id']}/{name}"
+                row["exploration_path"] = layout.explorer_result(row["id"], name)
                 self.link(table, row["id"], "exploration_path", rel, row["exploration_path"])
                 self.out.retire.add(rel)
             self.keep(table, row)
@@ -716,7 +717,9 @@ class _Reader:
                 row["data"] = rel or raw
                 if rel and exists:
                     name = rel.rsplit("/", 1)[-1]
-                    row["data"] = f"generative/{sessions[row['process_id']]}/{row['process_id']}/{name}"
+                    # The legacy file name is kept as is (not validated as a component: it was found on disk).
+                    folder = layout.generative_process_folder(sessions[row["process_id"]], row["process_id"])
+                    row["data"] = f"{folder}/{name}"
                     self.link(table, row["id"], "data", rel, row["data"])
                     self.out.retire.add(rel)
             self.keep(table, row)
@@ -749,11 +752,10 @@ class _Reader:
             if row is None:
                 continue
             row_id, artifacts = row["id"], {}
-            folder = f"explainers/{kind}/{row_id}"
             rel, exists = self.source(table, row_id, "explanation_path", legacy.get("explanation_path"))
             row["explanation_path"] = rel
             if rel and exists:
-                row["explanation_path"] = f"{folder}/explanation.joblib"
+                row["explanation_path"] = layout.explainer_explanation(kind, row_id)
                 mode = "joblib" if is_json_file((self.home / rel).read_bytes()) else "link"
                 artifacts["explanation"] = {"path": row["explanation_path"], "sha256": None}
                 self.link(table, row_id, "explanation_path", rel, row["explanation_path"], mode=mode,
@@ -763,10 +765,10 @@ class _Reader:
             row[plot_column] = rel
             if rel and exists:
                 if figure_from_pickle((self.home / rel).read_bytes()) is not None:
-                    row[plot_column] = f"{folder}/plot.json"
+                    row[plot_column] = layout.explainer_plot(kind, row_id)
                     self.link(table, row_id, plot_column, rel, row[plot_column], mode="figure")
                 else:
-                    row[plot_column] = f"{folder}/plot.pickle"
+                    row[plot_column] = layout.explainer_plot(kind, row_id, "plot.pickle")
                     artifacts["plot"] = {"path": row[plot_column], "sha256": None, "format": "pickle"}
                     self.link(table, row_id, plot_column, rel, row[plot_column], artifact="plot")
                     self.problem(

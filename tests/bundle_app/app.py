@@ -115,8 +115,8 @@ def fill(home: Path) -> tuple[int, int]:
             dataset_id = run_in_transaction(
                 lambda: Dataset.create(name="bundle", status="FINISHED", created=now, last_modified=now).id
             )
-            files.write_arrow(files.layout("datasets", dataset_id, "data.arrow"), table)
-            loaded = files.read_arrow(files.layout("datasets", dataset_id, "data.arrow"))
+            files.write_arrow(files.layout.dataset_file(dataset_id), table)
+            loaded = files.read_arrow(files.layout.dataset_file(dataset_id))
             how = "files.write_arrow/read_arrow"
         check(loaded.equals(table), "Arrow table round trip")
         print(f"OK arrow dataset {dataset_id} rows={loaded.num_rows} via {how}", flush=True)
@@ -168,14 +168,14 @@ def fill(home: Path) -> tuple[int, int]:
         print(f"OK metrics run={run_id} points={len(values)} via {how}", flush=True)
 
         model = {"kind": "stub", "weights": [0.5, -1.25, 3.0], "bias": 0.125}
-        model_path = files.layout("runs", run_id, "model.joblib")
+        model_path = files.layout.run_model(run_id)
         sha = files.dump_joblib(model_path, model)
         check(files.load_joblib(model_path, sha) == model, "joblib round trip")
         print(f"OK joblib model sha256={sha[:12]}", flush=True)
 
         figure = go.Figure(go.Scatter(x=list(range(100)), y=[v for *_, v in points], name="loss"))
         figure.update_layout(title="loss")
-        plot_path = files.layout("runs", run_id, "plots", "history.json")
+        plot_path = files.layout.run_plot(run_id, "history")
         files.write_figure(plot_path, figure)
         back = files.read_figure(plot_path)
         check(isinstance(back, go.Figure), f"read_figure gave {type(back).__name__}")
