@@ -72,7 +72,15 @@ def clean_copy(target: Path) -> Path:
     sources since then would still be packed into the next wheel built from the checkout.
     """
     ignore = shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "dashai-demo", ".mlflow-venv"
+        ".git",
+        ".venv",
+        "build",
+        "dist",
+        "*.egg-info",
+        "__pycache__",
+        ".*_cache",
+        "dashai-demo*",
+        ".mlflow-venv",
     )
     shutil.copytree(REPO, target, ignore=ignore)
     return target
