@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write
+from ..files.io import atomic_write
 from .exceptions import DemoHomeRefused
 
 __all__ = ["DEFAULT_HOME_NAME", "MARKER", "choose_home", "read_marker", "write_marker"]

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write
+from ...files.io import atomic_write
 from .data import ReportData
 from .markup import CSS, FigureRenderer, escape
 from .sections import SECTIONS
