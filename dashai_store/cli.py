@@ -315,9 +315,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if report.recent_files:
         lines.append(f"not judged (younger than {args.grace:g} s): {len(report.recent_files)}")
     lines.extend(f"note: {n}" for n in report.notes)
-    lines.append(
-        "ok" if report.ok else f"problems found: run `{PROG} gc` to remove unowned and pending files"
-    )
+    advice = maintenance.advice(report)
+    document["advice"] = list(advice)
+    lines.append("ok" if report.ok else "problems found:")
+    lines.extend(f"  {a}" for a in advice)
     _emit(args, document, lines)
     return EXIT_OK if report.ok else EXIT_FAILED
 

@@ -39,7 +39,7 @@ One module per concern: :mod:`.check`, :mod:`.gc`, :mod:`.backup`, :mod:`.restor
 from __future__ import annotations
 
 from .backup import BACKUP_MANIFEST, BACKUP_PAGES_PER_STEP, backup
-from .check import check
+from .check import advice, check
 from .gc import gc
 from .interrupted import INTERRUPTED_REASON, JOB_MODELS, mark_interrupted
 from .scan import GRACE_S, MANAGED_ROOTS, Progress, is_temp_name
@@ -52,6 +52,7 @@ __all__ = [
     "JOB_MODELS",
     "MANAGED_ROOTS",
     "Progress",
+    "advice",
     "backup",
     "check",
     "gc",

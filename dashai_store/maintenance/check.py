@@ -136,3 +136,28 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
         recent_files=tuple(store.home / e.rel for e in scan.recent),
         notes=tuple(notes),
     )
+
+
+def advice(report: CheckReport) -> tuple[str, ...]:
+    """What to do about each kind of problem ``report`` holds; ``()`` when it is ok.
+
+    ``gc`` is recommended only for what it fixes (unowned and stale temporary files,
+    pending deletions). A row whose file is missing is never sent to gc: gc removes files,
+    it cannot bring one back, and a missing file usually means the files and the database
+    got out of step (a database restored without its files); a backup brings it back.
+    """
+    found: list[str] = []
+    if report.integrity_problems or report.foreign_key_violations:
+        found.append(
+            "the database is damaged: restore a backup (`dashai-store backups`, `dashai-store restore`)"
+        )
+    if report.missing_files:
+        found.append(
+            f"{len(report.missing_files)} row(s) refer to missing files: put the files back (a full "
+            "backup: `dashai-store restore`) or delete those rows in the app; do NOT run gc for these"
+        )
+    if report.unowned_files or report.stale_temp_files or report.pending_deletions:
+        found.append(
+            "run `dashai-store gc` to remove unowned and stale temporary files and finish pending deletions"
+        )
+    return tuple(found)
