@@ -29,8 +29,9 @@ inside one read transaction (a consistent snapshot; writers keep writing), then 
 files that snapshot refers to are copied. PostgreSQL: the files are copied and the
 database is NOT — back it up with ``pg_dump``, taken just before the file backup.
 
-Restores: see :mod:`.restore` (``backups()`` lists what ``<home>/backups/`` holds,
-``restore()`` puts one of them in place while no process has the store open).
+Restores: see :mod:`.restore` (``maintenance.backups()`` lists what ``<home>/backups/``
+holds, ``maintenance.restore.restore(path)`` puts one of them in place while no process
+has the store open; both take the home, not an open store).
 
 One module per concern: :mod:`.check`, :mod:`.gc`, :mod:`.backup`, :mod:`.restore`,
 :mod:`.interrupted`; :mod:`.scan` holds the ownership rules the first three share.
@@ -38,10 +39,12 @@ One module per concern: :mod:`.check`, :mod:`.gc`, :mod:`.backup`, :mod:`.restor
 
 from __future__ import annotations
 
+from . import restore
 from .backup import BACKUP_MANIFEST, BACKUP_PAGES_PER_STEP, backup
 from .check import advice, check
 from .gc import gc
 from .interrupted import INTERRUPTED_REASON, JOB_MODELS, mark_interrupted
+from .restore import BackupEntry, RestoreResult, backups
 from .scan import GRACE_S, MANAGED_ROOTS, Progress, is_temp_name
 
 __all__ = [
@@ -51,11 +54,15 @@ __all__ = [
     "INTERRUPTED_REASON",
     "JOB_MODELS",
     "MANAGED_ROOTS",
+    "BackupEntry",
     "Progress",
+    "RestoreResult",
     "advice",
     "backup",
+    "backups",
     "check",
     "gc",
     "is_temp_name",
     "mark_interrupted",
+    "restore",
 ]
