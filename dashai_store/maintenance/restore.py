@@ -414,14 +414,23 @@ class _Journal:
             _copy_synced(source, target)
         self.created.append(target)
 
-    def undo(self) -> None:
+    def undo(self) -> list[str]:
+        """Undo every change, newest first; returns what could not be undone (keeps going)."""
+        failed: list[str] = []
         for path in reversed(self.created):
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                failed.append(f"remove {path}: {exc}")
         for source, target in reversed(self.moved):
-            source.parent.mkdir(parents=True, exist_ok=True)
-            if os.path.isdir(source) and not os.path.islink(source) and not any(Path(source).iterdir()):
-                os.rmdir(source)  # an empty folder the placing left behind
-            os.rename(target, source)
+            try:
+                source.parent.mkdir(parents=True, exist_ok=True)
+                if source.is_dir() and not source.is_symlink() and not any(source.iterdir()):
+                    source.rmdir()  # an empty folder the placing left behind
+                os.rename(target, source)
+            except OSError as exc:
+                failed.append(f"move {target} back to {source}: {exc}")
+        return failed
 
 
 def _fail_point(name: str) -> None:
@@ -568,9 +577,14 @@ def restore(backup: str | os.PathLike[str], *, home: str | os.PathLike[str] | No
                 journal.set_path_aside(legacy.STAGING)
             os.replace(partial, db_path)
             files._fsync_dir(home_path)
-        except BaseException:
+        except BaseException as exc:
             partial.unlink(missing_ok=True)
-            journal.undo()
+            not_undone = journal.undo()
+            if not_undone:
+                raise errors.StoreError(
+                    f"the restore failed ({type(exc).__name__}: {exc}) and could not be fully undone: "
+                    f"{'; '.join(not_undone)}. Nothing was deleted: what was moved is under {backups_dir}"
+                ) from exc
             raise
     return RestoreResult(
         backup=source,
