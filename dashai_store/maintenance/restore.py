@@ -353,8 +353,8 @@ def _refuse_if_open(db_path: Path) -> None:
         conn.execute("COMMIT")
     except sqlite3.OperationalError as exc:
         raise errors.StoreBusy(
-            f"{db_path} is open in another process (is DashAI running?): {exc}; quit it and retry. "
-            "Nothing was restored"
+            f"{db_path} is open in another process or connection (is DashAI running?): {exc}; "
+            "quit it and retry. Nothing was restored"
         ) from exc
     except sqlite3.DatabaseError:
         pass  # a damaged current database: restoring a backup is the cure; it is kept aside
