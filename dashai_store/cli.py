@@ -5,6 +5,8 @@
     dashai-store check   [--home DIR | --database URL] [--json] [--grace SECONDS]
     dashai-store gc      [--home DIR | --database URL] [--json] [--grace SECONDS] [--dry-run]
     dashai-store backup DEST [--home DIR | --database URL] [--json]
+    dashai-store backups [--home DIR] [--json]
+    dashai-store restore BACKUP [--home DIR] [--json]
     dashai-store export-metrics RUN_ID --output FILE [--format csv|arrow] [--json]
     dashai-store demo    [--home DIR] [--database URL] [--json] [--quiet]
 
@@ -16,10 +18,13 @@ incomplete; 2 bad usage; 3 the database was made by a newer dashai_store; 4 no u
 (the home is missing or not a folder, ``db.sqlite`` is not a SQLite database, the database
 cannot be reached, or it needs ``dashai-store migrate``); 5 the run given to
 ``export-metrics`` does not exist; 6 this Python lacks a dependency (the message names the
-interpreter and what to install). ``migrate`` keeps the codes of ``scripts/migrate.py``
-(0, 1, 2, 3, 6), plus 4 for a home that is not a folder. Every command that meets a
-database made by a newer version exits 3, ``status`` included. ``demo`` exits 2 for a home it will
-not use (not empty and not an earlier demo home).
+interpreter and what to install). Every command that meets a database made by a newer
+version exits 3, ``status`` included. ``restore`` exits 1 when the store is in use or the
+backup fails its integrity check, 2 for a backup that is not a restorable SQLite file, 3
+for one made by a newer dashai_store (never for a legacy DashAI backup). ``migrate``
+keeps the codes of ``scripts/migrate.py`` (0, 1, 2, 3, 6), plus 4 for a home that is not
+a folder. ``demo`` exits 2 for a home it will not use (not empty and not an earlier demo
+home).
 
 Only argparse is imported up front; each command imports what it needs, so
 ``dashai-store --help`` stays fast.
@@ -336,9 +341,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if report.recent_files:
         lines.append(f"not judged (younger than {args.grace:g} s): {len(report.recent_files)}")
     lines.extend(f"note: {n}" for n in report.notes)
-    lines.append(
-        "ok" if report.ok else f"problems found: run `{PROG} gc` to remove unowned and pending files"
-    )
+    advice = maintenance.advice(report)
+    document["advice"] = list(advice)
+    lines.append("ok" if report.ok else "problems found:")
+    lines.extend(f"  {a}" for a in advice)
     _emit(args, document, lines)
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -406,6 +412,81 @@ def cmd_backup(args: argparse.Namespace) -> int:
     ]
     _emit(args, document, lines)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_backups(args: argparse.Namespace) -> int:
+    from .maintenance import restore
+
+    home = _validate_home(args.home, None, must_exist=False)
+    entries = restore.backups(home)
+    document = {
+        "home": str(home),
+        "backups": [
+            {
+                "path": str(e.path),
+                "kind": e.kind,
+                "created": e.created.isoformat(timespec="seconds") if e.created else None,
+                "version": e.version,
+                "size": e.size,
+                "files": e.files,
+            }
+            for e in entries
+        ],
+    }
+    lines = [
+        f"{e.created.strftime('%Y-%m-%d %H:%M:%S') if e.created else '?':<19}  {e.kind:<14}  "
+        f"{e.version or '-':<24} {_human(e.size):>10}  {_rel(home, e.path)}"
+        for e in entries
+    ] or [f"no backups in {home / 'backups'}"]
+    _emit(args, document, lines)
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from . import errors
+    from .database import resolve_home
+    from .maintenance import restore
+
+    # Not _validate_home: a damaged or missing db.sqlite is what a restore repairs.
+    home = resolve_home(args.home)
+    if not home.is_dir():
+        _fail(f"no store at {home}: the folder does not exist or is not a folder", EXIT_NO_STORE)
+    try:
+        result = restore.restore(args.backup, home=home)
+    except errors.SchemaTooNew as exc:
+        _fail(str(exc), EXIT_TOO_NEW)
+    except (errors.NotFound, errors.UnsafePath) as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except errors.FileIntegrityError as exc:
+        _fail(str(exc), EXIT_FAILED)
+    except errors.ValidationError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    document = {
+        "ok": True,
+        "backup": str(result.backup),
+        "kind": result.kind,
+        "version": result.version,
+        "database": str(result.database),
+        "previous": str(result.previous) if result.previous else None,
+        "set_aside_folder": str(result.set_aside_folder) if result.set_aside_folder else None,
+        "set_aside": list(result.set_aside),
+        "placed": list(result.placed),
+        "notes": list(result.notes),
+    }
+    lines = [
+        f"restored {result.kind} backup {result.backup} ({result.version or 'no version'})",
+        f"database: {result.database}",
+        f"the database that was in place: {result.previous or '(none)'}",
+        *([f"files put back: {len(result.placed)}"] if result.placed else []),
+        *(
+            [f"moved aside into {result.set_aside_folder}: {len(result.set_aside)}"]
+            if result.set_aside_folder
+            else []
+        ),
+        *(f"note: {n}" for n in result.notes),
+    ]
+    _emit(args, document, lines)
+    return EXIT_OK
 
 
 def cmd_export_metrics(args: argparse.Namespace) -> int:
@@ -486,6 +567,11 @@ def _common(parser: argparse.ArgumentParser, *, json_flag: bool = True, quiet: b
         parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
 
 
+def _home_and_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", help="store home folder (default: $DASHAI_HOME or ~/.DashAI)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+
+
 def _grace(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--grace",
@@ -542,6 +628,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("dest", metavar="DEST", help="a new or empty folder")
     _common(backup)
+    backups = sub.add_parser(
+        "backups",
+        help="list the backups in <home>/backups/ that restore can put back",
+        description="List the pre-migration, legacy (pre-adoption), before-restore and full backups "
+        "in <home>/backups/: path, kind, time (UTC), schema version or legacy revision, size.",
+    )
+    _home_and_json(backups)
+    restore = sub.add_parser(
+        "restore",
+        help="put a backup back in place (the current database is kept aside)",
+        description="Replace <home>/db.sqlite with BACKUP (a file or folder `backups` lists, or its "
+        "name) while no process has the store open. The current database moves to "
+        "backups/db-<time>-before-restore.sqlite. A legacy backup also brings the old DashAI's "
+        "files back: the home becomes an old DashAI home again. Exit code 1: the store is in "
+        "use or the backup is damaged; 3: the backup is newer than this code.",
+    )
+    restore.add_argument("backup", metavar="BACKUP", help="a backup file or folder, or its name in backups/")
+    _home_and_json(restore)
     export = sub.add_parser(
         "export-metrics",
         help="write a run's metric history as CSV or Arrow",
@@ -578,6 +682,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "gc": cmd_gc,
     "backup": cmd_backup,
+    "backups": cmd_backups,
+    "restore": cmd_restore,
     "export-metrics": cmd_export_metrics,
     "demo": cmd_demo,
 }

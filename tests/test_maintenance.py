@@ -185,6 +185,7 @@ def test_check_finds_each_planted_problem_and_gc_fixes_only_those(store: Store) 
 
     report = maintenance.check()
     assert not report.ok
+    assert [a.split(" ")[0] for a in maintenance.advice(report)] == ["1", "run"]  # missing; gc for the rest
     assert [(m.table, m.row_id, m.column, m.reason) for m in report.missing_files] == [
         ("prediction", planted.ids["prediction"], "results_path", "missing")
     ]
@@ -228,6 +229,9 @@ def test_check_finds_each_planted_problem_and_gc_fixes_only_those(store: Store) 
     after = maintenance.check()
     assert len(after.missing_files) == 1
     assert after.unowned_files == () and after.stale_temp_files == () and after.pending_deletions == ()
+    # ... and gc is not what check recommends for it: gc removes files, it cannot bring one back
+    (advice,) = maintenance.advice(after)
+    assert "missing" in advice and "do NOT run gc" in advice and "`dashai-store gc`" not in advice
 
 
 def test_gc_never_removes_a_file_a_pending_deletion_names_if_a_row_refers_to_it(store: Store) -> None:

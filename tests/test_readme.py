@@ -2,9 +2,11 @@
 
 Python blocks run in a subprocess with ``HOME`` pointed at an empty scratch folder (so
 ``~/.DashAI`` is a new store); the pytest example runs under pytest with the installed
-plugin. Bash blocks run with ``bash -e`` in a scratch folder holding ``.venv`` (this test
-run's interpreter), ``scripts/`` and ``benchmarks/``, with ``HOME/.DashAI`` a copy of the
-legacy DashAI home; the quick start, which installs, runs in a copy of the checkout. A
+plugin. Bash blocks run in document order with ``bash -e``, as a reader following the
+README on one machine: in a scratch folder holding ``.venv`` (this test run's
+interpreter), ``scripts/`` and ``benchmarks/``, with ``HOME/.DashAI`` a copy of the legacy
+DashAI home (status, backups, the adoption's dry run, the adoption, the way back). The
+quick start, which installs, runs in a clean copy of the checkout. A
 block is exempt only with a ``<!-- readme-test: not run (why) -->`` line right above it,
 and the exempt blocks are pinned below. Links point only at files of the repository.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -81,39 +84,59 @@ def checkout_copy(tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.mark.parametrize("index", range(len(RUN)))
-def test_readme_block_runs_as_written(index: int, tmp_path: Path) -> None:
-    lang, body = RUN[index]
+PYTHON_BLOCKS = [body for lang, body in RUN if lang == "python"]
+BASH_BLOCKS = [body for lang, body in RUN if lang == "bash" and INSTALLS not in body]
+INSTALL_BLOCKS = [body for lang, body in RUN if lang == "bash" and INSTALLS in body]
+
+
+@pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
+def test_python_block_runs_as_written(index: int, tmp_path: Path) -> None:
+    body = PYTHON_BLOCKS[index]
     work, env = sandbox(tmp_path)
-    if lang == "python" and "dashai_fresh_store" in body:
+    if "dashai_fresh_store" in body:
         (work / "test_readme_example.py").write_text(body)
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_readme_example.py"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        assert re.search(r"\b(\d+) passed\b", result.stdout), result.stdout
-        return
-    if lang == "python":
-        result = subprocess.run(
-            [sys.executable, "-c", body], cwd=work, env=env, capture_output=True, text=True, timeout=300
-        )
-    elif INSTALLS in body:
-        work = clean_copy(tmp_path / "checkout")
-        result = subprocess.run(
-            ["bash", "-e", "-c", body], cwd=work, env=env, capture_output=True, text=True, timeout=900
-        )
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_readme_example.py"]
     else:
-        shutil.copytree(LEGACY_FIXTURE, Path(env["HOME"]) / ".DashAI", symlinks=True)
+        command = [sys.executable, "-c", body]
+    result = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (
+        f"README python block:\n{body}\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    )
+    if "dashai_fresh_store" in body:
+        assert re.search(rf"\b{body.count('def test_')} passed\b", result.stdout), result.stdout
+
+
+def test_bash_blocks_run_in_order_on_a_legacy_home(tmp_path: Path) -> None:
+    assert len(BASH_BLOCKS) >= 4
+    work, env = sandbox(tmp_path)
+    home = Path(env["HOME"]) / ".DashAI"
+    shutil.copytree(LEGACY_FIXTURE, home, symlinks=True)
+    for body in BASH_BLOCKS:
         result = subprocess.run(
             ["bash", "-e", "-c", body], cwd=work, env=env, capture_output=True, text=True, timeout=600
         )
-    assert result.returncode == 0, (
-        f"README {lang} block {index}:\n{body}\n" + result.stdout[-3000:] + result.stderr[-3000:]
+        assert result.returncode == 0, (
+            f"README bash block:\n{body}\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
+    # The narrative ends where it began: the old DashAI's database, its files at their old paths.
+    (revision,) = (
+        sqlite3.connect(home / "db.sqlite").execute("SELECT version_num FROM alembic_version").fetchone()
     )
-    if INSTALLS in body and "dashai-store demo" in body:
+    assert revision
+    assert (home / "runs" / "1").is_file() == (LEGACY_FIXTURE / "runs" / "1").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", range(len(INSTALL_BLOCKS)))
+def test_install_block_runs_in_a_clean_copy_of_the_checkout(index: int, tmp_path: Path) -> None:
+    body = INSTALL_BLOCKS[index]
+    _work, env = sandbox(tmp_path)
+    work = clean_copy(tmp_path / "checkout")
+    result = subprocess.run(
+        ["bash", "-e", "-c", body], cwd=work, env=env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, (
+        f"README install block:\n{body}\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    )
+    if "dashai-store demo" in body:
         assert (work / "dashai-demo" / "report.html").is_file()

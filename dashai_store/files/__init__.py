@@ -50,9 +50,6 @@ from .tx import (
     wait_for_trash,
 )
 
-# The old private name, still called by maintenance.py until it switches to io.fsync_dir.
-_fsync_dir = fsync_dir
-
 __all__ = [
     "CHUNK",
     "TRASH",

@@ -5,7 +5,7 @@ clear message, is covered by ``tests/test_migrator.py``:
 ``test_a_lock_held_past_the_timeout_is_a_clear_failure`` (SQLite file lock) and
 ``test_a_postgres_advisory_lock_held_past_the_timeout_is_a_clear_failure``; not repeated.
 
-Here: the README's one restore command, run verbatim in a shell, brings back exactly the
+Here: the README's restore commands, run as written in a shell, bring back exactly the
 backup's data, even with a WAL full of newer frames left by a killed process.
 """
 
@@ -39,9 +39,10 @@ os._exit(0)  # killed: no checkpoint, the -wal file stays
 
 def _readme_command() -> str:
     text = (REPO / "README.md").read_text()
-    match = re.search(r"```bash\n(cp [^\n]*backups[^\n]*)\n```", text)
+    match = re.search(r"`(dashai-store restore db-<stamp>[^`]*)`", text)
     assert match, "the README no longer documents the restore command"
-    return match.group(1)
+    # The console script may not be on PATH in a test's shell; the same command as a module.
+    return "set -e\n" + match.group(1).replace("dashai-store ", f"{PYTHON} -m dashai_store ")
 
 
 def test_the_documented_restore_command_brings_back_the_backup(home: Path) -> None:

@@ -1,0 +1,163 @@
+"""maintenance.check: inspect the open store (database and files); writes nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import peewee
+
+from .. import cascade, errors, files, models
+from ..database import current, is_postgres, reads
+from ..records import CheckReport, ForeignKeyViolation, MissingFile
+from .scan import GRACE_S, Progress, artifact_entries, scan_home
+
+
+def _path_problem(home: Path, stored: str) -> tuple[Path, str] | None:
+    absolute = home / stored
+    try:
+        files.resolve(stored)
+    except errors.UnsafePath:
+        return absolute, "outside the home"
+    if not os.path.lexists(absolute):
+        return absolute, "missing"
+    return None
+
+
+def _missing_files(home: Path) -> list[MissingFile]:
+    found: list[MissingFile] = []
+
+    def note(model: type[models.BaseModel], row_id: int, column: str, stored: str | None) -> None:
+        if not stored:
+            return
+        problem = _path_problem(home, stored)
+        if problem is not None:
+            found.append(
+                MissingFile(
+                    table=model._meta.table_name,
+                    row_id=row_id,
+                    column=column,
+                    path=problem[0],
+                    reason=problem[1],
+                )
+            )
+
+    for model, columns in cascade.FILE_COLUMNS.items():
+        own_folder = cascade.OWNED_FOLDERS.get(model)
+        condition = None
+        for column in columns:
+            clause = getattr(model, column).is_null(False)
+            condition = clause if condition is None else condition | clause
+        for row in model.select().where(condition).order_by(model.id).iterator():
+            for column in columns:
+                stored = getattr(row, column)
+                # The row's own layout folder not existing yet only means nothing was written.
+                if own_folder is not None and stored == own_folder(row):
+                    continue
+                note(model, row.id, column, stored)
+    nb = models.Notebook
+    for row_id, stored in nb.select(nb.id, nb.file_path).order_by(nb.id).tuples().iterator():
+        note(nb, row_id, "file_path", stored)
+    pd = models.ProcessData
+    query = pd.select(pd.id, pd.data).where(pd.data_type.in_(cascade.FILE_DATA_TYPES)).order_by(pd.id)
+    for row_id, stored in query.tuples().iterator():
+        note(pd, row_id, "data", stored)
+    for model, row_id, name, entry in artifact_entries():
+        note(model, row_id, f"artifacts.{name}", entry.get("path"))
+    return found
+
+
+def _foreign_key_violations(db: peewee.Database) -> list[ForeignKeyViolation]:
+    if not is_postgres(db):
+        return [
+            ForeignKeyViolation(table=str(r[0]), row_id=r[1], parent=str(r[2]), column=None)
+            for r in db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        ]
+    # PostgreSQL enforces foreign keys itself; this finds orphans only a restore with
+    # triggers disabled (session_replication_role = replica) could have left.
+    found: list[ForeignKeyViolation] = []
+    for model in models.DOMAIN_MODELS:
+        for fk in model._meta.refs:
+            parent = fk.rel_model
+            query = model.select(model.id).where(
+                fk.is_null(False) & ~peewee.fn.EXISTS(parent.select(parent.id).where(parent.id == fk))
+            )
+            found.extend(
+                ForeignKeyViolation(
+                    table=model._meta.table_name,
+                    row_id=row_id,
+                    parent=parent._meta.table_name,
+                    column=fk.column_name,
+                )
+                for (row_id,) in query.tuples().iterator()
+            )
+    return found
+
+
+def _integrity(db: peewee.Database) -> tuple[bool, list[str]]:
+    if is_postgres(db):
+        return False, []
+    rows = [str(r[0]) for r in db.execute_sql("PRAGMA integrity_check").fetchall()]
+    return True, [] if rows == ["ok"] else rows
+
+
+@reads
+def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> CheckReport:
+    """Inspect the open store; writes nothing.
+
+    Reports SQLite's ``PRAGMA integrity_check`` and ``PRAGMA foreign_key_check`` (on
+    PostgreSQL: no integrity check — use ``pg_amcheck`` on the server — and an orphan
+    query per foreign key instead), rows whose files are missing, files under the store's
+    folders that no row owns, stale temporary files, and recorded file deletions that were
+    not carried out. ``report.ok`` is True when there is nothing to fix.
+
+    >>> report = maintenance.check()                     # doctest: +SKIP
+    >>> [str(p) for p in report.unowned_files]           # doctest: +SKIP
+    """
+    store = current()
+    checked, problems = _integrity(store.db)
+    violations = _foreign_key_violations(store.db)
+    scan = scan_home(store.home, grace_s, progress)
+    missing = _missing_files(store.home)
+    pending = files.pending_deletions()
+    notes: list[str] = []
+    if not checked:
+        notes.append("PostgreSQL: no integrity_check; run pg_amcheck on the server to verify its storage")
+    return CheckReport(
+        backend=store.backend,
+        home=store.home,
+        integrity_checked=checked,
+        integrity_problems=tuple(problems),
+        foreign_key_violations=tuple(violations),
+        missing_files=tuple(missing),
+        unowned_files=tuple(store.home / e.rel for e in scan.unowned),
+        stale_temp_files=tuple(store.home / e.rel for e in scan.stale_temp),
+        pending_deletions=tuple(store.home / p for p in pending),
+        recent_files=tuple(store.home / e.rel for e in scan.recent),
+        notes=tuple(notes),
+    )
+
+
+def advice(report: CheckReport) -> tuple[str, ...]:
+    """What to do about each kind of problem ``report`` holds; ``()`` when it is ok.
+
+    ``gc`` is recommended only for what it fixes (unowned and stale temporary files,
+    pending deletions). A row whose file is missing is never sent to gc: gc removes files,
+    it cannot bring one back, and a missing file usually means the files and the database
+    got out of step (a database restored without its files); a backup brings it back.
+    """
+    found: list[str] = []
+    if report.integrity_problems or report.foreign_key_violations:
+        found.append(
+            "the database is damaged: restore a backup (`dashai-store backups`, `dashai-store restore`)"
+        )
+    if report.missing_files:
+        found.append(
+            f"{len(report.missing_files)} row(s) refer to missing files: put the files back (a full "
+            "backup: `dashai-store restore`) or delete those rows in the app; do NOT run gc for these"
+        )
+    if report.unowned_files or report.stale_temp_files or report.pending_deletions:
+        found.append(
+            "run `dashai-store gc` to remove unowned and stale temporary files and finish pending deletions"
+        )
+    return tuple(found)

@@ -1,0 +1,131 @@
+"""maintenance.gc: remove what no row owns and finish recorded deletions."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path, PurePosixPath
+
+from .. import cascade, errors, files, models
+from ..database import current, run_in_transaction, translated
+from ..files.io import remove_counted
+from ..records import GcReport
+from .scan import GRACE_S, MANAGED_ROOTS, Progress, protected_dirs, scan_home, tick
+
+
+def gc(*, grace_s: float = GRACE_S, dry_run: bool = False, progress: Progress | None = None) -> GcReport:
+    """Remove what no row owns; finish recorded deletions. Never removes a referenced file.
+
+    Removes unowned files and stale temporary files older than ``grace_s`` under the
+    store's folders, the folders that leaves empty (never one a row refers to, or one
+    above such a path), and carries out the deletions recorded in the pending-deletion
+    table — except of a path some row refers to (the record is dropped, the file kept).
+    Missing files and database problems are only reported by :func:`check`.
+    ``dry_run=True`` reports what would be removed and changes nothing.
+    """
+    store = current()
+    home = store.home
+    with translated():
+        pending = files.pending_deletions()
+        refs = cascade.referenced_paths()
+    removed: list[Path] = []
+    removed_temp: list[Path] = []
+    finished: list[Path] = []
+    kept: list[Path] = []
+    failed: list[tuple[Path, str]] = []
+    freed = 0
+    touched_dirs: set[str] = set()
+
+    # 1. recorded deletions (a crash between COMMIT and unlink, or a locked file)
+    done_records: list[str] = []
+    for index, rel in enumerate(pending, start=1):
+        tick(progress, "pending deletions", index, len(pending))
+        if cascade.still_referenced(rel, refs):
+            kept.append(home / rel)
+            done_records.append(rel)
+            continue
+        try:
+            files.resolve(rel)
+        except errors.UnsafePath as exc:
+            failed.append((home / rel, str(exc)))
+            continue
+        target = home / rel
+        if not dry_run:
+            try:
+                freed += remove_counted(target)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                failed.append((target, str(exc)))
+                continue
+        finished.append(target)
+        done_records.append(rel)
+        touched_dirs.add(rel.rsplit("/", 1)[0] if "/" in rel else "")
+    if done_records and not dry_run:
+        table = models.PendingDeletion
+        run_in_transaction(lambda: table.delete().where(table.path.in_(done_records)).execute())
+
+    # 2. unowned and stale temporary files
+    with translated():
+        scan = scan_home(home, grace_s, progress)
+    doomed = [(e, False) for e in scan.unowned] + [(e, True) for e in scan.stale_temp]
+    for index, (entry, temp) in enumerate(doomed, start=1):
+        tick(progress, "remove", index, len(doomed))
+        path = home / entry.rel
+        if not dry_run:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                failed.append((path, str(exc)))
+                continue
+        freed += entry.size
+        (removed_temp if temp else removed).append(path)
+        touched_dirs.add(entry.rel.rsplit("/", 1)[0])
+
+    # 3. folders left empty
+    folders = [] if dry_run else _remove_empty_folders(home, protected_dirs(scan.refs), touched_dirs, grace_s)
+    return GcReport(
+        dry_run=dry_run,
+        removed_files=tuple(removed),
+        removed_temp_files=tuple(removed_temp),
+        removed_folders=tuple(folders),
+        finished_deletions=tuple(finished),
+        kept_referenced=tuple(kept),
+        failed=tuple(failed),
+        bytes_freed=freed,
+    )
+
+
+def _remove_empty_folders(home: Path, protected: set[str], touched: set[str], grace_s: float) -> list[Path]:
+    """Remove empty folders under the managed roots (not the roots themselves).
+
+    A folder is removed when gc emptied it, or when it has been empty and untouched for
+    the grace period; never when a row refers to it or to something under it.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    for root in MANAGED_ROOTS:
+        top = home / root
+        if not top.is_dir() or top.is_symlink():
+            continue
+        for folder, _dirs, _files in os.walk(top, topdown=False):
+            path = Path(folder)
+            if path == top:
+                continue
+            rel = PurePosixPath(path.relative_to(home)).as_posix()
+            if rel in protected:
+                continue
+            try:
+                if any(path.iterdir()):
+                    continue
+                recent = now - path.stat().st_mtime < grace_s
+                if recent and rel not in touched and not any(t.startswith(rel + "/") for t in touched):
+                    continue
+                path.rmdir()  # fails, harmlessly, if a writer just created something in it
+            except OSError:
+                continue
+            removed.append(path)
+            touched.add(rel)
+    return removed
