@@ -10,7 +10,7 @@ Kept tiny on purpose: it imports no pyarrow, plotly or joblib, so an up-to-date 
 
 import sys
 
-from dashai_store.migrator import main
+from dashai_store.cli import migrate_main as main
 
 if __name__ == "__main__":
     sys.exit(main())
