@@ -16,7 +16,8 @@ incomplete; 2 bad usage; 3 the database was made by a newer dashai_store; 4 no u
 (the home is missing or not a folder, ``db.sqlite`` is not a SQLite database, the database
 cannot be reached, or it needs ``dashai-store migrate``); 5 the run given to
 ``export-metrics`` does not exist. ``migrate`` keeps the codes of ``scripts/migrate.py``
-(0, 1, 2, 3), plus 4 for a home that is not a folder. ``demo`` exits 2 for a home it will
+(0, 1, 2, 3), plus 4 for a home that is not a folder; :func:`migrate_main` is
+``scripts/migrate.py`` itself. ``demo`` exits 2 for a home it will
 not use (not empty and not an earlier demo home).
 
 Only argparse is imported up front; each command imports what it needs, so

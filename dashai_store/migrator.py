@@ -45,8 +45,8 @@ from .backends import backend_for
 
 # Re-exported for dashai_store.demo and .maintenance, which import them from here.
 from .database import open_target as open_target
+from .versions import STATUS_SQL, VersionRow, record_versions
 from .versions import VERSION_TABLE as VERSION_TABLE
-from .versions import VersionRow, record_versions
 
 LOCK_TIMEOUT_S = 600.0
 _STEP_ID = re.compile(r"^(\d{4})_[a-z0-9_]+$")
@@ -155,12 +155,6 @@ def _applied_from_rows(rows: Sequence[Sequence[object]]) -> tuple[AppliedStep, .
     )
 
 
-_STATUS_SQL = (
-    f"SELECT sequence, id, checksum, applied_at, library_version, duration_ms "
-    f"FROM {VERSION_TABLE} ORDER BY sequence"
-)
-
-
 class Migrator:
     """Migrates one database. ``home`` holds the backups (and, for SQLite, the database)."""
 
@@ -193,7 +187,7 @@ class Migrator:
     def status(self, verify_checksums: bool = False) -> MigrationStatus:
         """Read the database's migration state without writing to it."""
         try:
-            exists, tables, rows = self.backend.read_migration_state(VERSION_TABLE, _STATUS_SQL)
+            exists, tables, rows = self.backend.read_migration_state(VERSION_TABLE, STATUS_SQL)
         except peewee.DatabaseError as exc:
             raise errors.DatabaseError(f"cannot read {self.describe_target()}: {exc}") from exc
         applied = _applied_from_rows(rows)

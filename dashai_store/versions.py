@@ -15,6 +15,11 @@ from ._version import __version__
 from .backends import Backend
 
 VERSION_TABLE = "dashai_schema_migration"
+#: The applied steps, oldest first (read by the runner without writing anything).
+STATUS_SQL = (
+    "SELECT sequence, id, checksum, applied_at, library_version, duration_ms "
+    f"FROM {VERSION_TABLE} ORDER BY sequence"
+)
 
 
 @dataclass(frozen=True)

@@ -198,12 +198,7 @@ def adopt(runner: Migrator, on_backup: Callable[[Path], None] | None = None) -> 
                 report = _stage(home, staging, conv, stamp, path, backup)
                 initial_ms = _rebuild(db, conv, initial_step)
                 _record_versions(db, initial_step, started, initial_ms)
-                violations = db.execute_sql("PRAGMA foreign_key_check").fetchall()
-                if violations:
-                    raise errors.IntegrityError(
-                        f"{len(violations)} foreign-key violation(s) after adoption, e.g. table "
-                        f"{violations[0][0]} rowid {violations[0][1]} -> {violations[0][2]}"
-                    )
+                SqliteBackend(db).check_foreign_keys("adoption")
                 _fail_point("before-commit")
         except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
