@@ -196,7 +196,7 @@ def bench_history_table(workdir: Path) -> dict[str, Any]:
     with _store(workdir, "history") as (store, raw):
         run_id = _new_run(store)
         metrics.log_many(run_id, _points(count))
-        sql = f"SELECT {metrics._POINT_COLUMNS} FROM metric WHERE run_id = ?{metrics._HISTORY_ORDER}"
+        sql = f"SELECT {metrics._POINT_COLUMNS} FROM metric WHERE run_id = ?{store.dialect.history_order}"
 
         def ours() -> Any:
             return metrics.history_table(run_id)

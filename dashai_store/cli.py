@@ -23,8 +23,8 @@ version exits 3, ``status`` included. ``restore`` exits 1 when the store is in u
 backup fails its integrity check, 2 for a backup that is not a restorable SQLite file, 3
 for one made by a newer dashai_store (never for a legacy DashAI backup). ``migrate``
 keeps the codes of ``scripts/migrate.py`` (0, 1, 2, 3, 6), plus 4 for a home that is not
-a folder. ``demo`` exits 2 for a home it will not use (not empty and not an earlier demo
-home).
+a folder; :func:`migrate_main` is ``scripts/migrate.py`` itself. ``demo`` exits 2 for a
+home it will not use (not empty and not an earlier demo home).
 
 Only argparse is imported up front; each command imports what it needs, so
 ``dashai-store --help`` stays fast.
@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from .database import Store
+    from .migrator import Migrator, Step, StepResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TOO_NEW, EXIT_NO_STORE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5
 EXIT_MISSING_DEPENDENCY = 6
@@ -163,10 +164,161 @@ def _rel(home: Path, path: Path) -> str:
 # -- commands ---------------------------------------------------------------------------------
 
 
-def cmd_migrate(argv: Sequence[str]) -> int:
-    from . import migrator
+def build_migrate_parser(prog: str = "migrate.py") -> argparse.ArgumentParser:
+    """The parser of ``scripts/migrate.py`` and ``dashai-store migrate``."""
+    from .migrator import LOCK_TIMEOUT_S
 
-    parser = migrator.build_parser(prog=f"{PROG} migrate")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Bring a DashAI store's database to the current schema (run at every start).",
+        epilog="Exit codes: 0 up to date or migrated; 1 a step failed (rolled back); "
+        "2 bad usage; 3 the database is newer than this code.",
+    )
+    _common(parser, json_flag=False, quiet=False)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--status", action="store_true", help="show the applied and pending steps")
+    mode.add_argument("--check", action="store_true", help="compare the schema with the models")
+    mode.add_argument("--dry-run", action="store_true", help="show what would be applied; write nothing")
+    mode.add_argument("--history", action="store_true", help="list the applied steps")
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=LOCK_TIMEOUT_S,
+        metavar="SECONDS",
+        help="how long to wait for another process's migration (default %(default)s)",
+    )
+    return parser
+
+
+def run_migrate(
+    args: argparse.Namespace, steps: Sequence[Step] | None = None, out: Callable[[str], None] = print
+) -> int:
+    """Carry out a parsed migrate command; returns the exit code (0, 1, 2 or 3)."""
+    from . import errors
+    from .database import open_target
+    from .migrator import Migrator
+
+    try:
+        home, db = open_target(args.home, args.database)
+    except errors.StoreError as exc:
+        out(f"error: {exc}")
+        return EXIT_USAGE
+    migrator = Migrator(home, db, steps, lock_timeout_s=args.lock_timeout)
+    try:
+        if args.check:
+            status = migrator.status()
+            migrator.check_usable(status)
+            if status.pending:
+                out(f"{status.database}: {len(status.pending)} step(s) not applied; run migrate first")
+                return EXIT_FAILED
+            problems = migrator.drift()
+            for problem in problems:
+                out(f"drift: {problem}")
+            out("schema matches the models" if not problems else f"{len(problems)} difference(s)")
+            return EXIT_FAILED if problems else EXIT_OK
+        if args.status or args.dry_run or args.history:
+            status = migrator.status(verify_checksums=True)
+            if args.history:
+                for a in status.applied:
+                    out(
+                        f"{a.sequence:4d} {a.id:<32} {a.applied_at}  {a.duration_ms:8.1f} ms  "
+                        f"dashai_store {a.library_version}"
+                    )
+                return EXIT_TOO_NEW if status.unknown else EXIT_OK
+            out(f"database: {status.database}")
+            out(f"current version: {status.head or '(none)'}")
+            for a in status.unknown:
+                out(f"unknown step (newer code): {a.id}")
+            for name in status.checksum_mismatches:
+                out(f"warning: step {name} changed since it was applied (checksum differs)")
+            for step in status.pending:
+                out(f"{'would apply' if args.dry_run else 'pending'}: {step.id}")
+            if status.unknown:
+                out("refused: the database is newer than this code")
+                return EXIT_TOO_NEW
+            if status.legacy and migrator.backend.can_adopt_legacy:
+                if not _print_adoption_plan(migrator, out):
+                    return EXIT_FAILED
+                out("dry run: nothing was written" if args.dry_run else "run without --status to adopt it")
+                return EXIT_OK
+            if status.legacy or status.foreign:
+                try:
+                    migrator.check_usable(status)
+                except errors.SchemaError as exc:
+                    out(f"refused: {exc}")
+                    return EXIT_FAILED
+            out("up to date" if not status.pending else f"{len(status.pending)} step(s) pending")
+            return EXIT_OK
+        return _migrate(migrator, out)
+    except errors.SchemaTooNew as exc:
+        out(f"refused: {exc}")
+        return EXIT_TOO_NEW
+    except errors.StoreError as exc:
+        out(f"error: {exc}")
+        return EXIT_FAILED
+    finally:
+        db.close()
+
+
+def _print_adoption_plan(migrator: Migrator, out: Callable[[str], None]) -> bool:
+    """Print what adopting the legacy database would do; False (after saying why) if it cannot."""
+    from . import errors
+    from .legacy.adoption import describe, plan
+
+    try:
+        found = plan(migrator.home, migrator.database_file)
+    except errors.SchemaError as exc:
+        out(f"refused: {exc}")
+        return False
+    for line in describe(found, migrator.home, migrator.database_file):
+        out(line)
+    return True
+
+
+def _migrate(migrator: Migrator, out: Callable[[str], None]) -> int:
+    from . import errors
+
+    def on_step(result: StepResult) -> None:
+        out(f"applied {result.id} in {result.duration_ms:.1f} ms")
+
+    def on_backup(path: Path) -> None:
+        out(f"backup: {path}")
+
+    status = migrator.status()
+    if status.legacy and migrator.backend.can_adopt_legacy:
+        out("a legacy DashAI database was found: adopting it")
+        if not _print_adoption_plan(migrator, out):
+            return EXIT_FAILED
+    try:
+        result = migrator.migrate(on_step=on_step, on_backup=on_backup)
+    except errors.MigrationError as exc:
+        out(f"error: {exc}")
+        if exc.backup:
+            out(f"backup: {exc.backup}")
+        return EXIT_FAILED
+    if result.applied:
+        out(f"schema version: {result.head} ({len(result.applied)} step(s) applied)")
+    else:
+        out(f"schema version: {result.head} (up to date)")
+    return EXIT_OK
+
+
+def migrate_main(argv: Sequence[str] | None = None, steps: Sequence[Step] | None = None) -> int:
+    """``scripts/migrate.py``: migrate (or inspect) a store's database; returns the exit code.
+
+    0 up to date or migrated; 1 a step failed (rolled back, backup kept); 2 bad usage;
+    3 the database was made by a newer version (nothing written).
+    """
+    parser = build_migrate_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
+        return int(exc.code or 0)
+    return run_migrate(args, steps, out=lambda line: print(line, flush=True))
+
+
+def cmd_migrate(argv: Sequence[str]) -> int:
+    parser = build_migrate_parser(prog=f"{PROG} migrate")
     try:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:
@@ -178,12 +330,13 @@ def cmd_migrate(argv: Sequence[str]) -> int:
         progress = line.startswith(("applied ", "backup: "))
         print(line, file=sys.stderr if progress else sys.stdout, flush=True)
 
-    return migrator.run(args, out=out)
+    return run_migrate(args, out=out)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from . import errors
-    from .migrator import Migrator, open_target
+    from .database import open_target
+    from .migrator import Migrator
     from .models import ALL_MODELS
 
     home = _validate_home(args.home, args.database, must_exist=True)
@@ -237,29 +390,11 @@ def _schema_state(status: Any) -> str:
     return ", up to date"
 
 
-def _counts_and_size(migrator: Any, tables: list[str], present: Sequence[str]) -> tuple[dict[str, int], int]:
+def _counts_and_size(
+    migrator: Migrator, tables: list[str], present: Sequence[str]
+) -> tuple[dict[str, int], int]:
     """Rows per table and the database's size, read without writing anything."""
-    import sqlite3
-    from contextlib import closing
-    from urllib.parse import quote
-
-    wanted = [t for t in tables if t in present]
-    if migrator.postgres:
-        db = migrator.db
-        counts = {t: int(db.execute_sql(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in wanted}
-        row = db.execute_sql(
-            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-        ).fetchone()
-        return counts, int(row[0])
-    path = migrator.sqlite_path
-    with closing(sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)) as conn:
-        counts = {t: int(conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in wanted}
-    size = sum(
-        p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists() and p.is_file()
-    )
-    return counts, size
+    return migrator.backend.table_counts_and_size([t for t in tables if t in present])
 
 
 def _file_usage(home: Path) -> tuple[int, int]:

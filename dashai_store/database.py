@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, unquote, urlparse
 import peewee
 
 from . import errors
+from .backends import Backend, backend_for
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -93,6 +94,15 @@ def connect_postgres(url: str) -> peewee.PostgresqlDatabase:
     return peewee.PostgresqlDatabase(dbname, autoconnect=True, thread_safe=True, **params)
 
 
+def open_target(home: str | os.PathLike[str] | None, database: str | None) -> tuple[Path, peewee.Database]:
+    """The resolved home and an unbound database: ``database`` (a ``postgresql://`` URL)
+    if given, else ``<home>/db.sqlite``. Nothing is created or connected yet."""
+    home_path = resolve_home(home)
+    if database:
+        return home_path, connect_postgres(database)
+    return home_path, connect_sqlite(home_path / DB_FILENAME)
+
+
 def redact(url: str) -> str:
     """The URL with its password replaced, for messages and logs."""
     parsed = urlparse(url)
@@ -102,37 +112,33 @@ def redact(url: str) -> str:
     return url
 
 
-def is_postgres(db: peewee.Database) -> bool:
-    return isinstance(db, peewee.PostgresqlDatabase)
-
-
-def postgres_schema(db: peewee.Database) -> str:
-    """The schema unqualified names resolve to on this PostgreSQL connection."""
-    row = db.execute_sql("SELECT current_schema()").fetchone()
-    return str(row[0])
-
-
 # -- the open store ---------------------------------------------------------------------
 
 
 @dataclass(eq=False)
 class Store:
-    """An open store: its home folder and its database.
+    """An open store: its home folder, its database and that database's backend.
 
     Made by :func:`dashai_store.open_store`; the facade functions act on the current one
     (the innermost store still open).
+    ``dialect`` (chosen once, from ``db``) is where every SQLite/PostgreSQL difference lives.
     """
 
     home: Path
     db: peewee.Database
     url: str
     attempts: int = WRITE_ATTEMPTS
+    dialect: Backend = field(init=False, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _close_hooks: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
+    def __post_init__(self) -> None:
+        self.dialect = backend_for(self.db)
+
     @property
     def backend(self) -> str:
-        return "postgresql" if is_postgres(self.db) else "sqlite"
+        """The backend's name: ``"sqlite"`` or ``"postgresql"``."""
+        return self.dialect.name
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current write transaction commits (dropped on rollback)."""

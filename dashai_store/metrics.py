@@ -51,11 +51,8 @@ writer at a time, so its AUTOINCREMENT ids are committed in order already.
 from __future__ import annotations
 
 import builtins
-import io
 import math
 import numbers
-import sqlite3
-import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from itertools import islice
@@ -66,7 +63,7 @@ import peewee
 
 from . import errors
 from .clock import utcnow
-from .database import current, is_postgres, reads, run_in_transaction
+from .database import current, reads, run_in_transaction
 from .enums import LevelEnum, SplitEnum, coerce
 from .records import MetricPoint
 from .rows import check_id, could_exist, not_found
@@ -87,35 +84,7 @@ FETCH_ROWS = 1_000
 STEP_MIN, STEP_MAX = -(2**31), 2**31 - 1
 _SPLITS = frozenset(SplitEnum.__members__)
 _LEVELS = frozenset(LevelEnum.__members__)
-# Two-key advisory locks live in their own key space (the migrator uses the one-key form).
-_LOCK_NAMESPACE = zlib.crc32(b"dashai_store:metric") - (1 << 31)
-
-_INSERT_HEAD = 'INSERT INTO metric (run_id, name, value, split, level, step, "timestamp") VALUES '
-_ON_CONFLICT = (
-    " ON CONFLICT (run_id, split, level, name, step)"
-    ' DO UPDATE SET value = excluded.value, "timestamp" = excluded."timestamp"'
-)
-_SQLITE_INSERT = _INSERT_HEAD + "(?, ?, ?, ?, ?, ?, ?)" + _ON_CONFLICT
-_PG_INSERT_ONE = _INSERT_HEAD + "(%s, %s, %s, %s, %s, %s, %s)" + _ON_CONFLICT
-# PostgreSQL bulk path: COPY a chunk into a session-private temporary table, then one
-# INSERT ... SELECT ... ON CONFLICT moves it into metric (about 3x execute_values here).
-_PG_LOAD = "pg_temp.dashai_metric_load"
-_PG_LOAD_TABLE = (
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_PG_LOAD} (name text, split text, level text,"
-    ' step integer, value double precision, "timestamp" timestamp) ON COMMIT DELETE ROWS'
-)
-_PG_COPY = f'COPY {_PG_LOAD} (name, split, level, step, value, "timestamp") FROM STDIN'
-_PG_MOVE = (
-    'INSERT INTO metric (run_id, name, split, level, step, value, "timestamp")'
-    " SELECT {run_id}, name, split, level, step, NULLIF(value, 'NaN'::float8), \"timestamp\""
-    f" FROM {_PG_LOAD}" + _ON_CONFLICT + f"; TRUNCATE {_PG_LOAD}"
-)
-_PG_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
-
 _POINT_COLUMNS = 'id, name, split, level, step, value, "timestamp"'
-_HISTORY_ORDER = " ORDER BY step, name, split, level"
-# PostgreSQL sorts text by the database's locale; byte order ("C") matches SQLite's.
-_PG_HISTORY_ORDER = ' ORDER BY step, name COLLATE "C", split, level'
 
 # Peewee's own translation of DB-API exceptions into peewee's classes (which
 # database.translated() then maps to the store's); the raw cursor calls below bypass
@@ -221,25 +190,16 @@ def log(
     number = value if type(value) is float else _check_value(value)
     moment = utcnow() if timestamp is None else _check_timestamp(timestamp)
     store = current()
-    postgres = is_postgres(store.db)
-    row: tuple[Any, ...]
-    if postgres:
-        if run_id > STEP_MAX:  # PostgreSQL's ids are 32-bit: pg_advisory_xact_lock(int, int)
-            raise not_found("run", run_id)
-        row = (run_id, name, None if number != number else number, split_name, level_name, step, moment)
-    else:
-        row = (run_id, name, number, split_name, level_name, step, moment.isoformat(" "))
+    backend = store.dialect
+    if run_id > backend.max_id:
+        raise not_found("run", run_id)
+    row = backend.metric_row(run_id, name, number, split_name, level_name, step, moment)
 
     def write() -> None:
         db = store.db
         try:
             with _driver_errors:
-                cursor = db.cursor()
-                if postgres:
-                    cursor.execute(_PG_LOCK, (_LOCK_NAMESPACE, run_id))
-                    cursor.execute(_PG_INSERT_ONE, row)
-                else:
-                    cursor.execute(_SQLITE_INSERT, row)
+                backend.write_metric_point(db.cursor(), run_id, row)
         except peewee.IntegrityError as exc:
             # The only foreign key of a metric is its run: no SELECT is spent on the happy path.
             if "foreign key" in str(exc).lower():
@@ -277,15 +237,9 @@ def log_many(run_id: int, points: Iterable[Point], *, timestamp: datetime | None
         )
     default = utcnow() if timestamp is None else _check_timestamp(timestamp)
     store = current()
-    postgres = is_postgres(store.db)
     one_shot = iter(points) is points
     attempts = [0]
-    # run_id is a validated int and the timestamp text is made here from a datetime, so
-    # both can be SQL literals: a plain 5-tuple then goes to the driver as it is, with no
-    # per-point copy in Python.
     stamp = _text_timestamp(default)
-    plain_row = _SQLITE_ROW.format(run_id=run_id, stamp=f"'{stamp}'")
-    general_row = _SQLITE_ROW.format(run_id=run_id, stamp="?")
 
     def write() -> int:
         attempts[0] += 1
@@ -300,64 +254,26 @@ def log_many(run_id: int, points: Iterable[Point], *, timestamp: datetime | None
             cursor.execute(f"SELECT 1 FROM run WHERE id = {db.param}", (run_id,))
             if cursor.fetchone() is None:
                 raise not_found("run", run_id)
-            if postgres:
-                cursor.execute(_PG_LOCK, (_LOCK_NAMESPACE, run_id))
-                cursor.execute(_PG_LOAD_TABLE)
+            writer = store.dialect.metric_writer(cursor, run_id, stamp)
         total = 0
         for chunk in _chunks(points):
             plain = _plain(chunk)
-            rows = plain if plain is not None else _normalized(chunk, total, stamp)
             with _driver_errors:
-                if postgres:
-                    _pg_copy(cursor, run_id, rows, stamp)
-                elif plain is not None:
-                    _sqlite_insert(cursor, rows, plain_row, 5)
+                if plain is not None:
+                    writer.write(plain, timestamped=False)
                 else:
-                    _sqlite_insert(cursor, rows, general_row, 6)
+                    writer.write(_normalized(chunk, total, stamp), timestamped=True)
             total += len(chunk)
         return total
 
     return run_in_transaction(write)
 
 
-_SQLITE_INSERT_COLUMNS = 'INSERT INTO metric (name, split, level, step, value, run_id, "timestamp") VALUES '
-_SQLITE_ROW = "(?, ?, ?, ?, ?, {run_id}, {stamp})"
-#: Rows per multi-row INSERT on SQLite. One statement for many rows, rather than
-#: executemany's one statement per row, is 2.4x faster here (700k vs 295k rows/s): the
-#: per-statement work (AUTOINCREMENT bookkeeping among it) is paid once per 500 rows.
-SQLITE_ROWS_PER_STATEMENT = 500
-
-
-def _sqlite_insert(cursor: Any, rows: Sequence[Sequence[Any]], row_sql: str, width: int) -> None:
-    """INSERT ``rows`` (``width`` parameters each) with multi-row VALUES statements."""
-    limit = _variable_limit(cursor.connection) // width
-    per_statement = max(1, min(SQLITE_ROWS_PER_STATEMENT, limit))
-    full = _SQLITE_INSERT_COLUMNS + ", ".join([row_sql] * per_statement) + _ON_CONFLICT
-    for start in range(0, len(rows), per_statement):
-        part = rows[start : start + per_statement]
-        sql = (
-            full
-            if len(part) == per_statement
-            else (_SQLITE_INSERT_COLUMNS + ", ".join([row_sql] * len(part)) + _ON_CONFLICT)
-        )
-        cursor.execute(sql, [value for row in part for value in row])
-
-
-def _variable_limit(connection: Any) -> int:
-    """The connection's bound-parameter limit (999 on SQLite builds before 3.32)."""
-    getlimit = getattr(connection, "getlimit", None)  # Python 3.11+
-    if getlimit is None:
-        return 999
-    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
-
-
 _NAME_SPLIT_LEVEL = itemgetter(0, 1, 2)
-_NAME = itemgetter(0)
 _STEP = itemgetter(3)
 _VALUE = itemgetter(4)
 _POINT_KEYS = ("name", "split", "level", "step", "value")
 _BY_KEYS = itemgetter(*_POINT_KEYS)
-_KEY = itemgetter(0, 1, 2, 3)
 
 
 def _chunks(points: Iterable[Point]) -> Iterator[Sequence[Point]]:
@@ -458,26 +374,6 @@ def _point(point: object, position: int) -> tuple[Any, ...]:
     )
 
 
-def _pg_copy(cursor: Any, run_id: int, rows: Sequence[Sequence[Any]], stamp: str) -> None:
-    """Write validated rows (5-tuples, or 6-tuples with timestamp text) on PostgreSQL."""
-    # One INSERT ... ON CONFLICT may not touch a row twice, so repeats inside a chunk are
-    # folded first (the last one wins, as on SQLite where each row is its own statement).
-    unique = builtins.list(dict(zip(map(_KEY, rows), rows, strict=True)).values())
-    names = {name: _copy_text(name) for name in set(map(_NAME, unique))}
-    # repr() of a float is exact and spells nan/inf/-inf the way float8 input reads them.
-    text = "".join(
-        f"{names[row[0]]}\t{row[1]}\t{row[2]}\t{row[3]}\t{row[4]!r}\t{row[5] if len(row) > 5 else stamp}\n"
-        for row in unique
-    )
-    cursor.copy_expert(_PG_COPY, io.StringIO(text))
-    cursor.execute(_PG_MOVE.format(run_id=run_id))
-
-
-def _copy_text(value: str) -> str:
-    """``value`` escaped for COPY's text format."""
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
 # -- the read path ------------------------------------------------------------------------------
 
 
@@ -499,8 +395,7 @@ def _filters(
 
 
 def _history_sql(where: str) -> str:
-    order = _PG_HISTORY_ORDER if is_postgres(current().db) else _HISTORY_ORDER
-    return f"SELECT {_POINT_COLUMNS} FROM metric{where}{order}"
+    return f"SELECT {_POINT_COLUMNS} FROM metric{where}{current().dialect.history_order}"
 
 
 def _fetch(sql: str, params: Sequence[Any]) -> builtins.list[tuple[Any, ...]]:
@@ -598,16 +493,18 @@ def history_table(
     import pyarrow.compute as pc
 
     run_id = _check_run_id(run_id)
-    db = current().db
+    store = current()
+    db = store.db
     where, params = _filters(run_id, name, split, level, db.param)
     schema = history_table_schema()
-    postgres = is_postgres(db)
     # The driver's tuples become Arrow struct arrays in C++, FETCH_ROWS at a time: no
     # Python-level transposition, no Peewee objects, and each batch of tuples is freed
-    # (and its memory reused by the next) before the next is fetched. SQLite's ISO
-    # timestamp text is parsed by Arrow's cast; NULL values become NaN.
+    # (and its memory reused by the next) before the next is fetched. Timestamps the
+    # driver hands out as text (SQLite's ISO text) are parsed by Arrow's cast; NULL values
+    # become NaN.
+    fetched = store.dialect.history_timestamp_type()
     fields = [*schema][:6]
-    fields.append(pa.field("timestamp", schema.field(6).type if postgres else pa.string()))
+    fields.append(pa.field("timestamp", fetched))
     row_type = pa.struct(fields)
     batches = []
     with _driver_errors:
@@ -622,7 +519,7 @@ def history_table(
     values = table.column(5)
     if values.null_count:
         table = table.set_column(5, schema.field(5), pc.fill_null(values, math.nan))
-    if not postgres:
+    if fetched != schema.field(6).type:
         table = table.set_column(6, schema.field(6), table.column(6).cast(pa.timestamp("us")))
     return table
 

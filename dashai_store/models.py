@@ -28,6 +28,7 @@ from peewee import (
     TextField,
 )
 
+from .backends import backend_for
 from .database import database_proxy
 from .enums import LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum, names
 
@@ -435,10 +436,9 @@ def create_schema(db: Any) -> None:
     Used by the drift check to build the reference schema; real stores are made by the
     migrations.
     """
-    from peewee import PostgresqlDatabase
-
     with db.bind_ctx(ALL_MODELS):
         db.create_tables(ALL_MODELS, safe=False)
-    triggers = POSTGRES_TRIGGERS if isinstance(db, PostgresqlDatabase) else SQLITE_TRIGGERS
+    # The triggers of each backend, by its name (looked up at call time: tests swap them).
+    triggers = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRES_TRIGGERS}[backend_for(db).name]
     for statement in triggers:
         db.execute_sql(statement)

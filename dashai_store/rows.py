@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 import peewee
 
 from . import errors
-from .database import current, is_postgres
+from .database import current
 from .lifecycle import JobLifecycle
 from .models import JobMixin
 
@@ -117,10 +117,10 @@ def fetch(model: type[M], row_id: int, noun: str | None = None, *, lock: bool = 
     """Row ``row_id`` of ``model``, or NotFound naming ``noun`` and the id.
 
     ``noun`` defaults to the table's name in words (``model_session`` -> "model session").
-    With ``lock`` (inside a write transaction) the row is read ``SELECT ... FOR UPDATE``
-    on PostgreSQL, so a concurrent writer of the same row (a delete, a read-modify-write)
-    waits for this transaction instead of racing it. SQLite needs no row lock: a write
-    transaction there starts with ``BEGIN IMMEDIATE`` and already excludes other writers.
+    With ``lock`` (inside a write transaction) the row is locked as the backend does it
+    (:meth:`Backend.lock_rows <dashai_store.backends.Backend.lock_rows>`: ``SELECT ... FOR
+    UPDATE`` on PostgreSQL, nothing on SQLite, whose ``BEGIN IMMEDIATE`` already excludes
+    other writers), so a concurrent writer of the same row waits instead of racing it.
 
     ``row_id`` is an id that passed :func:`check_id`.
     """
@@ -128,8 +128,8 @@ def fetch(model: type[M], row_id: int, noun: str | None = None, *, lock: bool = 
     if not could_exist(row_id):
         raise not_found(noun, row_id)
     query = model.select().where(model._meta.primary_key == row_id)
-    if lock and is_postgres(current().db):
-        query = query.for_update()
+    if lock:
+        query = current().dialect.lock_rows(query)
     row = query.get_or_none()
     if row is None:
         raise not_found(noun, row_id)

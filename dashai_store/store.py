@@ -71,7 +71,7 @@ def open_store(
                 migrator.migrate()
             else:
                 status = migrator.status()
-                migrator._refuse_unusable(status)
+                migrator.check_usable(status)
                 if status.pending:
                     raise errors.SchemaOutdated(
                         f"{status.database} is at {status.head or 'no version'}; "

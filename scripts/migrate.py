@@ -16,7 +16,7 @@ import sys
 EXIT_MISSING_DEPENDENCY = 6
 
 try:
-    from dashai_store.migrator import main
+    from dashai_store.cli import migrate_main as main
 except ModuleNotFoundError as exc:  # this interpreter lacks the package or a dependency
     missing = (exc.name or "dashai_store").partition(".")[0]
     print(

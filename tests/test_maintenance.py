@@ -21,7 +21,7 @@ from helpers import file_tree, plant_dataset, plant_run, plant_session, row_coun
 
 from dashai_store import cascade, errors, files, maintenance, models
 from dashai_store.clock import utcnow
-from dashai_store.database import Store, is_postgres, run_in_transaction
+from dashai_store.database import Store, run_in_transaction
 from dashai_store.enums import RunStatus
 from dashai_store.records import InterruptedJobs
 
@@ -336,7 +336,7 @@ def test_check_reports_a_missing_artifact_and_payload(store: Store) -> None:
 def test_check_reports_foreign_key_violations(store: Store) -> None:
     plant_store()
     now = utcnow()
-    if is_postgres(store.db):
+    if store.backend == "postgresql":
         # Only a restore with triggers disabled can leave an orphan on PostgreSQL.
         with store.db.atomic():
             store.db.execute_sql("SET LOCAL session_replication_role = replica")

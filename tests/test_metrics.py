@@ -12,6 +12,7 @@ import pytest
 from helpers import file_tree, plant_dataset, plant_session, row_counts, transaction_held_open
 
 from dashai_store import errors, metrics, runs
+from dashai_store.backends.postgres import RUN_LOCK_NAMESPACE
 from dashai_store.clock import utcnow
 from dashai_store.database import Store
 from dashai_store.enums import LevelEnum, SplitEnum
@@ -445,9 +446,9 @@ def test_postgres_writers_of_one_run_take_turns(store: Store, run_id: int, datab
         try:
             second.execute_sql("SET lock_timeout = '300ms'")
             with pytest.raises(Exception, match="lock timeout"), second.atomic():
-                second.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (metrics._LOCK_NAMESPACE, run_id))
+                second.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (RUN_LOCK_NAMESPACE, run_id))
             with second.atomic():  # another run's writers are not held up
-                second.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (metrics._LOCK_NAMESPACE, other))
+                second.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (RUN_LOCK_NAMESPACE, other))
         finally:
             second.close()
     assert [p.name for p in metrics.history(run_id)] == ["first"]

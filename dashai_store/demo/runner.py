@@ -22,7 +22,8 @@ REPORT_NAME = "report.html"
 
 def _migrate(home: Path, database: str | None) -> dict[str, Any]:
     """Bring the database to the current schema, as ``scripts/migrate.py`` does at app start."""
-    from ..migrator import Migrator, open_target
+    from ..database import open_target
+    from ..migrator import Migrator
 
     home.mkdir(parents=True, exist_ok=True)
     home_path, db = open_target(str(home), database)

@@ -33,20 +33,25 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import peewee
 
 from .. import errors
-from .._version import __version__
+from ..backends import SqliteBackend
 from ..files import layout
 from ..files.io import atomic_write, dump_joblib, sha256_file
 from ..preflight import check_and_back_up
+from ..versions import VersionRow, record_versions
 from . import ADOPTION_ID, ADOPTION_SEQUENCE, MANIFEST, STAGING, survey
 from .convert import figure_from_pickle, legacy_zone, normalise_enum, to_utc
+
+if TYPE_CHECKING:
+    from ..migrator import Migrator, Step
 
 LEGACY_PREFIX = "_dashai_legacy_"
 METRIC_CHUNK = 20_000
@@ -172,16 +177,11 @@ def check_adoptable(path: Path) -> None:
 # -- the adoption ----------------------------------------------------------------------------------
 
 
-def adopt(
-    home: Path,
-    path: Path,
-    initial_step: Any,
-    version_table: str,
-    version_table_sql: str,
-    on_backup: Any = None,
-) -> AdoptionResult:
-    """Adopt the legacy database at ``path`` (see the module docstring). Raises SchemaError
+def adopt(runner: Migrator, on_backup: Callable[[Path], None] | None = None) -> AdoptionResult:
+    """Adopt the legacy database of ``runner`` (see the module docstring): its home, its
+    database file, and its first step, whose schema the adoption builds. Raises SchemaError
     (not adoptable; nothing written) or MigrationError (rolled back; backup named)."""
+    home, path, initial_step = runner.home, runner.database_file, runner.steps[0]
     staging = home / STAGING
     db = _connect(path)
     try:
@@ -200,13 +200,8 @@ def adopt(
                 conv = survey.read(db.connection(), home)
                 report = _stage(home, staging, conv, stamp, path, backup)
                 initial_ms = _rebuild(db, conv, initial_step)
-                _record_versions(db, initial_step, version_table, version_table_sql, started, initial_ms)
-                violations = db.execute_sql("PRAGMA foreign_key_check").fetchall()
-                if violations:
-                    raise errors.IntegrityError(
-                        f"{len(violations)} foreign-key violation(s) after adoption, e.g. table "
-                        f"{violations[0][0]} rowid {violations[0][1]} -> {violations[0][2]}"
-                    )
+                _record_versions(db, initial_step, started, initial_ms)
+                SqliteBackend(db).check_foreign_keys("adoption")
                 _fail_point("before-commit")
         except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
@@ -309,7 +304,7 @@ def _stage(home: Path, staging: Path, conv: survey.Conversion, stamp: str, path:
 # -- the database ----------------------------------------------------------------------------------
 
 
-def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: Any) -> float:
+def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: Step) -> float:
     from playhouse.migrate import SchemaMigrator
 
     conn = db.connection()
@@ -392,32 +387,16 @@ def _copy_metrics(conn: Any, skipped: set[int]) -> None:
 
 
 def _record_versions(
-    db: peewee.SqliteDatabase,
-    initial_step: Any,
-    table: str,
-    table_sql: str,
-    started: float,
-    initial_ms: float,
+    db: peewee.SqliteDatabase, initial_step: Step, started: float, initial_ms: float
 ) -> None:
-    db.execute_sql(table_sql)
-    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    rows = [
-        (
-            ADOPTION_SEQUENCE,
-            ADOPTION_ID,
-            _checksum(),
-            now,
-            __version__,
-            (time.perf_counter() - started) * 1000,
-        ),
-        (initial_step.sequence, initial_step.id, initial_step.checksum, now, __version__, initial_ms),
-    ]
-    db.connection().executemany(
-        f"INSERT INTO {table} (sequence, id, checksum, applied_at, library_version, duration_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
+    adoption_ms = (time.perf_counter() - started) * 1000
+    record_versions(
+        SqliteBackend(db),
+        [
+            VersionRow(ADOPTION_SEQUENCE, ADOPTION_ID, _checksum(), adoption_ms),
+            VersionRow(initial_step.sequence, initial_step.id, initial_step.checksum, initial_ms),
+        ],
     )
-    db.execute_sql(f"PRAGMA user_version = {int(initial_step.sequence)}")
 
 
 # -- after COMMIT ----------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import uuid
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -20,7 +19,7 @@ import peewee
 
 from .. import cascade, errors, files
 from ..clock import utcnow
-from ..database import BUSY_TIMEOUT_S, Store, current, is_postgres, translated
+from ..database import BUSY_TIMEOUT_S, Store, current, translated
 from ..files.io import is_temp_name
 from ..records import BackupReport
 from .scan import Progress, artifact_entries, covered, tick
@@ -117,33 +116,6 @@ class _Copier:
             del self.copied[rel]
 
 
-def _snapshot_sqlite(source: Path, target: Path, progress: Progress | None, pages: int) -> None:
-    """Copy the database at one instant while writers keep writing.
-
-    The backup runs in steps (for progress) inside one read transaction, so every step
-    reads the same WAL snapshot and the copy never restarts: it holds exactly what was
-    committed when the transaction began.
-    """
-    src = sqlite3.connect(str(source), isolation_level=None, timeout=BUSY_TIMEOUT_S)
-    try:
-        src.execute("BEGIN")
-        src.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # pins the snapshot
-        dst = sqlite3.connect(str(target))
-        try:
-
-            def on_step(_status: int, remaining: int, total: int) -> None:
-                tick(progress, "database", total - remaining, total)
-
-            src.backup(dst, pages=pages, progress=on_step)
-        finally:
-            dst.close()
-        src.execute("COMMIT")
-    except sqlite3.Error as exc:
-        raise errors.DatabaseError(f"cannot back up {source}: {exc}") from exc
-    finally:
-        src.close()
-
-
 def _verify_artifacts(copier: _Copier, snap: peewee.Database) -> list[str]:
     """Artifacts whose copy does not match the checksum the snapshot recorded."""
     changed: list[str] = []
@@ -168,7 +140,7 @@ def backup(
     """Copy the open store to ``dest`` (a new or empty folder) while it stays in use.
 
     ``open_store(dest)`` opens the result. SQLite: the database is copied at one instant
-    (see ``_snapshot_sqlite``), then the files that copy refers to. Files are immutable
+    (see ``Backend.snapshot``), then the files that copy refers to. Files are immutable
     under their final names (a re-save replaces a file whole), so copying them after the
     snapshot gives the bytes the snapshot refers to; to survive rows deleted meanwhile,
     the files referenced just before the snapshot are copied first, copies no longer
@@ -217,7 +189,11 @@ def _backup_into(
     database: Path | None = None
     head: str | None = None
     changed: list[str] = []
-    if is_postgres(store.db):
+    snapshot = staging / "db.sqlite"
+    snapshotted = store.dialect.snapshot(
+        snapshot, pages, BUSY_TIMEOUT_S, progress=lambda done, total: tick(progress, "database", done, total)
+    )
+    if not snapshotted:
         refs = before
         note = (
             "PostgreSQL: this folder holds the store's files only; back the database up with "
@@ -227,8 +203,6 @@ def _backup_into(
         with translated():
             head = _schema_head(store.db)
     else:
-        snapshot = staging / "db.sqlite"
-        _snapshot_sqlite(Path(str(store.db.database)), snapshot, progress, pages)
         snap = peewee.SqliteDatabase(str(snapshot))
         try:
             with translated():
@@ -287,7 +261,7 @@ def _covered_by_copies(ref: str, copied: dict[str, int], staging: Path) -> bool:
 
 
 def _schema_head(db: peewee.Database) -> str | None:
-    from ..migrator import VERSION_TABLE
+    from ..versions import VERSION_TABLE
 
     row = db.execute_sql(f"SELECT id FROM {VERSION_TABLE} ORDER BY sequence DESC LIMIT 1").fetchone()
     return None if row is None else str(row[0])

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import peewee
-
 from .. import cascade, errors, files, models
-from ..database import current, is_postgres, reads
-from ..records import CheckReport, ForeignKeyViolation, MissingFile
+from ..database import current, reads
+from ..records import CheckReport, MissingFile
 from .scan import GRACE_S, Progress, artifact_entries, scan_home
 
 
@@ -67,40 +65,6 @@ def _missing_files(home: Path) -> list[MissingFile]:
     return found
 
 
-def _foreign_key_violations(db: peewee.Database) -> list[ForeignKeyViolation]:
-    if not is_postgres(db):
-        return [
-            ForeignKeyViolation(table=str(r[0]), row_id=r[1], parent=str(r[2]), column=None)
-            for r in db.execute_sql("PRAGMA foreign_key_check").fetchall()
-        ]
-    # PostgreSQL enforces foreign keys itself; this finds orphans only a restore with
-    # triggers disabled (session_replication_role = replica) could have left.
-    found: list[ForeignKeyViolation] = []
-    for model in models.DOMAIN_MODELS:
-        for fk in model._meta.refs:
-            parent = fk.rel_model
-            query = model.select(model.id).where(
-                fk.is_null(False) & ~peewee.fn.EXISTS(parent.select(parent.id).where(parent.id == fk))
-            )
-            found.extend(
-                ForeignKeyViolation(
-                    table=model._meta.table_name,
-                    row_id=row_id,
-                    parent=parent._meta.table_name,
-                    column=fk.column_name,
-                )
-                for (row_id,) in query.tuples().iterator()
-            )
-    return found
-
-
-def _integrity(db: peewee.Database) -> tuple[bool, list[str]]:
-    if is_postgres(db):
-        return False, []
-    rows = [str(r[0]) for r in db.execute_sql("PRAGMA integrity_check").fetchall()]
-    return True, [] if rows == ["ok"] else rows
-
-
 @reads
 def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> CheckReport:
     """Inspect the open store; writes nothing.
@@ -115,8 +79,9 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
     >>> [str(p) for p in report.unowned_files]           # doctest: +SKIP
     """
     store = current()
-    checked, problems = _integrity(store.db)
-    violations = _foreign_key_violations(store.db)
+    integrity = store.dialect.integrity_problems()  # None: the backend cannot check (PostgreSQL)
+    checked, problems = integrity is not None, integrity or []
+    violations = store.dialect.foreign_key_violations(models.DOMAIN_MODELS)
     scan = scan_home(store.home, grace_s, progress)
     missing = _missing_files(store.home)
     pending = files.pending_deletions()

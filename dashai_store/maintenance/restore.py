@@ -233,7 +233,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 
 def _schema_version(path: Path) -> str | None:
     """The last applied step of a dashai_store database, None if it cannot be read."""
-    from ..migrator import VERSION_TABLE
+    from ..versions import VERSION_TABLE
 
     try:
         with closing(_connect_read_only(path)) as conn:
@@ -257,7 +257,8 @@ def _locate(backup: str | os.PathLike[str], home: Path) -> Path:
 
 def _inspect(path: Path) -> _Inspected:
     """Refuse what cannot be restored; say what the backup is. Reads it read-only."""
-    from ..migrator import VERSION_TABLE, default_steps
+    from ..migrator import default_steps
+    from ..versions import VERSION_TABLE
 
     database = path
     kind = KIND_DATABASE

@@ -35,9 +35,10 @@ import bundle_probe_step
 
 import dashai_store
 from dashai_store import cli, files, open_store
+from dashai_store.cli import migrate_main
 from dashai_store.clock import utcnow
 from dashai_store.database import DB_FILENAME, connect_postgres, connect_sqlite, run_in_transaction
-from dashai_store.migrator import Migrator, default_steps, main, steps_from
+from dashai_store.migrator import Migrator, default_steps, steps_from
 from dashai_store.models import Metric, ModelSession, Run
 
 try:  # the facade areas, when this checkout has them; raw inserts otherwise
@@ -56,7 +57,7 @@ def check(condition: bool, what: str) -> None:
 
 
 def migrate(argv: list[str], steps: object = None, expect: int = 0) -> None:
-    code = main(argv, steps)  # type: ignore[arg-type]
+    code = migrate_main(argv, steps)  # type: ignore[arg-type]
     check(code == expect, f"migrate {argv} exited {code}")
 
 

@@ -1,0 +1,177 @@
+"""What differs between the database kinds, as one interface.
+
+A :class:`Backend` wraps one Peewee database and answers every question whose answer
+depends on the kind of database: how the migration runner locks and backs up, what the
+version table's DDL is, how foreign keys and integrity are checked, how a row is locked,
+how metric points are written in bulk and read back, how the schema is introspected.
+It is chosen once (:func:`dashai_store.backends.backend_for`) when a store or a migrator
+connects; no other module asks which database it is on.
+
+This module stays cheap to import (the migration runner reads it at every start): pyarrow
+and the schema introspection are imported inside the methods that need them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import peewee
+
+Select = TypeVar("Select", bound="peewee.ModelSelect[Any]")
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..records import ForeignKeyViolation
+    from .schema_types import Schema
+
+#: The shared head and tail of every metric INSERT (both backends upsert the same way).
+METRIC_INSERT_HEAD = 'INSERT INTO metric (run_id, name, value, split, level, step, "timestamp") VALUES '
+METRIC_ON_CONFLICT = (
+    " ON CONFLICT (run_id, split, level, name, step)"
+    ' DO UPDATE SET value = excluded.value, "timestamp" = excluded."timestamp"'
+)
+
+#: ``(done, total)`` progress of a database snapshot, in pages.
+SnapshotProgress = Callable[[int, int], None]
+
+
+class MetricWriter(ABC):
+    """Writes one :func:`dashai_store.metrics.log_many` call's chunks into ``metric``.
+
+    Made inside the write transaction (:meth:`Backend.metric_writer`), after the run was
+    found; it has already taken whatever lock the backend needs for the run.
+    """
+
+    @abstractmethod
+    def write(self, rows: Sequence[Sequence[Any]], timestamped: bool) -> None:
+        """Upsert validated rows: ``(name, split, level, step, value)``, or with
+        ``timestamped`` a sixth item, the timestamp as text (else the call's default)."""
+
+
+class Backend(ABC):
+    """One database kind's way of doing what the store needs; bound to one database."""
+
+    #: ``"sqlite"`` or ``"postgresql"`` (what ``Store.backend`` and reports show).
+    name: ClassVar[str]
+    #: Whether a legacy DashAI (Alembic) database on this backend can be adopted.
+    can_adopt_legacy: ClassVar[bool]
+    #: The largest id a row can have.
+    max_id: ClassVar[int]
+    #: SQL type of a float column in the version table.
+    real_type: ClassVar[str]
+    #: ORDER BY of a metric history (same order on both backends).
+    history_order: ClassVar[str]
+
+    def __init__(self, db: peewee.Database) -> None:
+        self.db = db
+
+    @property
+    def path(self) -> Path | None:
+        """The database file, or None where the database is not a file."""
+        return None
+
+    # -- the migration runner -----------------------------------------------------------------
+
+    @abstractmethod
+    def describe_target(self) -> str:
+        """The database as messages name it (a path, or "PostgreSQL database NAME")."""
+
+    @abstractmethod
+    def read_migration_state(self, version_table: str, status_sql: str) -> tuple[bool, list[str], list[Any]]:
+        """(exists, table names, rows of ``status_sql``), read without writing anything."""
+
+    @abstractmethod
+    def migration_lock(self, home: Path, timeout_s: float) -> AbstractContextManager[None]:
+        """The inter-process lock one migration holds (MigrationLockTimeout after ``timeout_s``)."""
+
+    @abstractmethod
+    def back_up_before_migrating(self, home: Path, label: str) -> Path | None:
+        """Integrity check, free-space check and backup before a schema change; the backup's
+        path, or None where the backend keeps no backup of its own (PostgreSQL: pg_dump)."""
+
+    def version_table_ddl(self, table: str) -> str:
+        """CREATE TABLE IF NOT EXISTS of the migration runner's version table."""
+        return (
+            f"CREATE TABLE IF NOT EXISTS {table} (sequence INTEGER PRIMARY KEY, "
+            "id TEXT NOT NULL UNIQUE, checksum TEXT NOT NULL, applied_at TEXT NOT NULL, "
+            f"library_version TEXT NOT NULL, duration_ms {self.real_type} NOT NULL)"
+        )
+
+    @abstractmethod
+    def mark_schema_version(self, sequence: int) -> None:
+        """Mirror the head's sequence where the database has a place for it (SQLite's user_version)."""
+
+    @abstractmethod
+    def autoincrement_marks(self) -> dict[str, int]:
+        """High-water marks of AUTOINCREMENT ids that a schema change could lower."""
+
+    @abstractmethod
+    def restore_autoincrement_marks(self, before: dict[str, int]) -> None:
+        """Put back marks (from :meth:`autoincrement_marks`) a schema change lowered."""
+
+    @abstractmethod
+    def check_foreign_keys(self, after: str) -> None:
+        """Raise IntegrityError if a foreign key is violated (inside a schema change's
+        transaction, ``after`` names it); a no-op where every statement enforces them."""
+
+    # -- maintenance -------------------------------------------------------------------------
+
+    @abstractmethod
+    def integrity_problems(self) -> list[str] | None:
+        """The storage integrity check's problems ([] when sound), or None where it cannot run."""
+
+    @abstractmethod
+    def foreign_key_violations(self, models: Sequence[type[peewee.Model]]) -> list[ForeignKeyViolation]:
+        """Every row of ``models`` whose foreign key names a missing parent row (writes nothing)."""
+
+    @abstractmethod
+    def snapshot(
+        self, target: Path, pages: int, busy_timeout_s: float, progress: SnapshotProgress | None = None
+    ) -> bool:
+        """Copy the live database to ``target`` at one instant; False where the backend
+        cannot (PostgreSQL: back up with pg_dump)."""
+
+    @abstractmethod
+    def table_counts_and_size(self, tables: Sequence[str]) -> tuple[dict[str, int], int]:
+        """Rows per table and the database's size in bytes, read without writing anything."""
+
+    # -- rows and metrics ----------------------------------------------------------------------
+
+    def lock_rows(self, query: Select) -> Select:
+        """``query`` made to lock the rows it reads until the write transaction ends."""
+        return query
+
+    @abstractmethod
+    def metric_row(
+        self, run_id: int, name: str, value: float, split: str, level: str, step: int, moment: datetime
+    ) -> tuple[Any, ...]:
+        """A validated point as the parameters of :meth:`write_metric_point`."""
+
+    @abstractmethod
+    def write_metric_point(self, cursor: Any, run_id: int, row: tuple[Any, ...]) -> None:
+        """Upsert one point (a :meth:`metric_row`) inside the write transaction."""
+
+    @abstractmethod
+    def metric_writer(self, cursor: Any, run_id: int, stamp: str) -> MetricWriter:
+        """The bulk writer of one ``log_many`` call (``stamp``: the default timestamp text)."""
+
+    @abstractmethod
+    def history_timestamp_type(self) -> pa.DataType:
+        """The Arrow type the driver's metric timestamps arrive as (text on SQLite)."""
+
+    # -- schema introspection ------------------------------------------------------------------
+
+    @abstractmethod
+    def describe_schema(self, schema_name: str | None = None) -> Schema:
+        """The live schema (on PostgreSQL of ``schema_name``, else the current schema)."""
+
+    @abstractmethod
+    def reference_schema(self, create: Callable[[peewee.Database], None]) -> Schema:
+        """The schema ``create`` (the models' DDL) makes, built in a scratch place of this
+        backend that is gone afterwards."""

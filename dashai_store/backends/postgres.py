@@ -1,0 +1,222 @@
+"""The PostgreSQL backend: a ``postgresql://`` URL (files still live under the home)."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import uuid
+import zlib
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from operator import itemgetter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import peewee
+
+from ..locks import advisory_lock
+from .base import METRIC_INSERT_HEAD, METRIC_ON_CONFLICT, Backend, MetricWriter, Select, SnapshotProgress
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..records import ForeignKeyViolation
+    from .schema_types import Schema
+
+_INSERT_ONE = METRIC_INSERT_HEAD + "(%s, %s, %s, %s, %s, %s, %s)" + METRIC_ON_CONFLICT
+# The bulk path: COPY a chunk into a session-private temporary table, then one
+# INSERT ... SELECT ... ON CONFLICT moves it into metric (about 3x execute_values here).
+_LOAD = "pg_temp.dashai_metric_load"
+_LOAD_TABLE = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_LOAD} (name text, split text, level text,"
+    ' step integer, value double precision, "timestamp" timestamp) ON COMMIT DELETE ROWS'
+)
+_COPY = f'COPY {_LOAD} (name, split, level, step, value, "timestamp") FROM STDIN'
+_MOVE = (
+    'INSERT INTO metric (run_id, name, split, level, step, value, "timestamp")'
+    " SELECT {run_id}, name, split, level, step, NULLIF(value, 'NaN'::float8), \"timestamp\""
+    f" FROM {_LOAD}" + METRIC_ON_CONFLICT + f"; TRUNCATE {_LOAD}"
+)
+# Live tailing reads ``id > cursor``, but a sequence hands ids out at INSERT, not at COMMIT:
+# writers of one run take this lock first, so a run's ids become visible in increasing
+# order. Two-key advisory locks live in their own key space (the migrator uses one key).
+_RUN_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
+RUN_LOCK_NAMESPACE = zlib.crc32(b"dashai_store:metric") - (1 << 31)
+
+_NAME = itemgetter(0)
+_KEY = itemgetter(0, 1, 2, 3)
+
+
+def current_schema(db: peewee.Database) -> str:
+    """The schema unqualified names resolve to on this connection."""
+    row = db.execute_sql("SELECT current_schema()").fetchone()
+    return str(row[0])
+
+
+def _copy_text(value: str) -> str:
+    """``value`` escaped for COPY's text format."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+class PostgresMetricWriter(MetricWriter):
+    """COPY into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT`` per chunk."""
+
+    def __init__(self, cursor: Any, run_id: int, stamp: str) -> None:
+        self.cursor = cursor
+        self.run_id = run_id
+        self.stamp = stamp
+        cursor.execute(_RUN_LOCK, (RUN_LOCK_NAMESPACE, run_id))
+        cursor.execute(_LOAD_TABLE)
+
+    def write(self, rows: Sequence[Sequence[Any]], timestamped: bool) -> None:
+        # One INSERT ... ON CONFLICT may not touch a row twice, so repeats inside a chunk are
+        # folded first (the last one wins, as on SQLite where each row is its own statement).
+        unique = builtins.list(dict(zip(map(_KEY, rows), rows, strict=True)).values())
+        names = {name: _copy_text(name) for name in set(map(_NAME, unique))}
+        stamp = self.stamp
+        # repr() of a float is exact and spells nan/inf/-inf the way float8 input reads them.
+        text = "".join(
+            f"{names[row[0]]}\t{row[1]}\t{row[2]}\t{row[3]}\t{row[4]!r}\t"
+            f"{row[5] if len(row) > 5 else stamp}\n"
+            for row in unique
+        )
+        self.cursor.copy_expert(_COPY, io.StringIO(text))
+        self.cursor.execute(_MOVE.format(run_id=self.run_id))
+
+
+class PostgresBackend(Backend):
+    name: ClassVar[str] = "postgresql"
+    can_adopt_legacy: ClassVar[bool] = False
+    # ``serial`` ids are 32-bit, and so are the keys of pg_advisory_xact_lock(int, int).
+    max_id: ClassVar[int] = 2**31 - 1
+    real_type: ClassVar[str] = "DOUBLE PRECISION"
+    # PostgreSQL sorts text by the database's locale; byte order ("C") matches SQLite's.
+    history_order: ClassVar[str] = ' ORDER BY step, name COLLATE "C", split, level'
+
+    # -- the migration runner -----------------------------------------------------------------
+
+    def describe_target(self) -> str:
+        return f"PostgreSQL database {self.db.database}"
+
+    def read_migration_state(self, version_table: str, status_sql: str) -> tuple[bool, list[str], list[Any]]:
+        tables = [
+            r[0]
+            for r in self.db.execute_sql(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            ).fetchall()
+        ]
+        rows = self.db.execute_sql(status_sql).fetchall() if version_table in tables else []
+        return True, tables, rows
+
+    def migration_lock(self, home: Path, timeout_s: float) -> AbstractContextManager[None]:
+        return advisory_lock(self.db, timeout_s, "migration")
+
+    def back_up_before_migrating(self, home: Path, label: str) -> Path | None:
+        return None  # the server's own backups (pg_dump) are the operator's; DDL is transactional
+
+    def mark_schema_version(self, sequence: int) -> None:
+        pass  # the version table is the only record; PostgreSQL has no user_version
+
+    def autoincrement_marks(self) -> dict[str, int]:
+        return {}  # a sequence survives a table change; ids are never handed out twice
+
+    def restore_autoincrement_marks(self, before: dict[str, int]) -> None:
+        pass
+
+    def check_foreign_keys(self, after: str) -> None:
+        pass  # PostgreSQL enforces every foreign key at each statement, in a schema change too
+
+    # -- maintenance -------------------------------------------------------------------------
+
+    def integrity_problems(self) -> list[str] | None:
+        return None  # no integrity_check; pg_amcheck on the server verifies the storage
+
+    def foreign_key_violations(self, models: Sequence[type[peewee.Model]]) -> list[ForeignKeyViolation]:
+        # PostgreSQL enforces foreign keys itself; this finds orphans only a restore with
+        # triggers disabled (session_replication_role = replica) could have left.
+        from ..records import ForeignKeyViolation
+
+        found: list[ForeignKeyViolation] = []
+        for model in models:
+            for fk in model._meta.refs:
+                parent = fk.rel_model
+                key = model._meta.primary_key
+                query = model.select(key).where(
+                    fk.is_null(False) & ~peewee.fn.EXISTS(parent.select(parent.id).where(parent.id == fk))
+                )
+                found.extend(
+                    ForeignKeyViolation(
+                        table=model._meta.table_name,
+                        row_id=row_id,
+                        parent=parent._meta.table_name,
+                        column=fk.column_name,
+                    )
+                    for (row_id,) in query.tuples().iterator(self.db)
+                )
+        return found
+
+    def snapshot(
+        self, target: Path, pages: int, busy_timeout_s: float, progress: SnapshotProgress | None = None
+    ) -> bool:
+        return False  # the database is backed up with pg_dump on the server
+
+    def table_counts_and_size(self, tables: Sequence[str]) -> tuple[dict[str, int], int]:
+        db = self.db
+        counts = {t: int(db.execute_sql(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in tables}
+        row = db.execute_sql(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+        ).fetchone()
+        return counts, int(row[0])
+
+    # -- rows and metrics ----------------------------------------------------------------------
+
+    def lock_rows(self, query: Select) -> Select:
+        # A concurrent writer of the same row (a delete, a read-modify-write) waits for this
+        # transaction instead of racing it.
+        return query.for_update()
+
+    def metric_row(
+        self, run_id: int, name: str, value: float, split: str, level: str, step: int, moment: datetime
+    ) -> tuple[Any, ...]:
+        # NaN is stored as NULL, as SQLite does by itself: raw SQL sees one spelling.
+        return (run_id, name, None if value != value else value, split, level, step, moment)
+
+    def write_metric_point(self, cursor: Any, run_id: int, row: tuple[Any, ...]) -> None:
+        cursor.execute(_RUN_LOCK, (RUN_LOCK_NAMESPACE, run_id))
+        cursor.execute(_INSERT_ONE, row)
+
+    def metric_writer(self, cursor: Any, run_id: int, stamp: str) -> MetricWriter:
+        return PostgresMetricWriter(cursor, run_id, stamp)
+
+    def history_timestamp_type(self) -> pa.DataType:
+        import pyarrow as pa
+
+        return pa.timestamp("us")  # psycopg2 hands out datetimes
+
+    # -- schema introspection ------------------------------------------------------------------
+
+    def describe_schema(self, schema_name: str | None = None) -> Schema:
+        from .postgres_schema import describe_postgres
+
+        return describe_postgres(self.db, schema_name or current_schema(self.db))
+
+    def reference_schema(self, create: Callable[[peewee.Database], None]) -> Schema:
+        # Built in a scratch schema inside a transaction that is rolled back: nothing remains.
+        from .postgres_schema import describe_postgres
+
+        db = self.db
+        scratch_name = f"dashai_check_{uuid.uuid4().hex[:12]}"
+        with db.atomic() as txn:
+            db.execute_sql(f'CREATE SCHEMA "{scratch_name}"')
+            db.execute_sql(f'SET LOCAL search_path TO "{scratch_name}"')
+            create(db)
+            result = describe_postgres(db, scratch_name)
+            txn.rollback()
+        return result
+
+
+__all__ = ["PostgresBackend", "PostgresMetricWriter", "current_schema"]

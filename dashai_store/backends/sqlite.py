@@ -1,0 +1,241 @@
+"""The SQLite backend: the default, a file ``<home>/db.sqlite``."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, closing
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
+
+import peewee
+
+from .. import errors
+from ..locks import file_lock
+from .base import METRIC_INSERT_HEAD, METRIC_ON_CONFLICT, Backend, MetricWriter, SnapshotProgress
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..records import ForeignKeyViolation
+    from .schema_types import Schema
+
+_INSERT_ONE = METRIC_INSERT_HEAD + "(?, ?, ?, ?, ?, ?, ?)" + METRIC_ON_CONFLICT
+_INSERT_COLUMNS = 'INSERT INTO metric (name, split, level, step, value, run_id, "timestamp") VALUES '
+_ROW = "(?, ?, ?, ?, ?, {run_id}, {stamp})"
+#: Rows per multi-row INSERT. One statement for many rows, rather than executemany's one
+#: statement per row, is 2.4x faster here (700k vs 295k rows/s): the per-statement work
+#: (AUTOINCREMENT bookkeeping among it) is paid once per 500 rows.
+ROWS_PER_STATEMENT = 500
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+
+
+class SqliteMetricWriter(MetricWriter):
+    """Multi-row ``INSERT ... VALUES`` statements; SQLite's single writer needs no run lock.
+
+    The run id and the default timestamp are SQL literals (a validated int, and text made
+    from a datetime), so a plain 5-tuple goes to the driver as it is.
+    """
+
+    def __init__(self, cursor: Any, run_id: int, stamp: str) -> None:
+        self.cursor = cursor
+        self.plain_row = _ROW.format(run_id=run_id, stamp=f"'{stamp}'")
+        self.timestamped_row = _ROW.format(run_id=run_id, stamp="?")
+
+    def write(self, rows: Sequence[Sequence[Any]], timestamped: bool) -> None:
+        row_sql, width = (self.timestamped_row, 6) if timestamped else (self.plain_row, 5)
+        limit = _variable_limit(self.cursor.connection) // width
+        per_statement = max(1, min(ROWS_PER_STATEMENT, limit))
+        full = _INSERT_COLUMNS + ", ".join([row_sql] * per_statement) + METRIC_ON_CONFLICT
+        for start in range(0, len(rows), per_statement):
+            part = rows[start : start + per_statement]
+            sql = (
+                full
+                if len(part) == per_statement
+                else (_INSERT_COLUMNS + ", ".join([row_sql] * len(part)) + METRIC_ON_CONFLICT)
+            )
+            self.cursor.execute(sql, [value for row in part for value in row])
+
+
+def _variable_limit(connection: Any) -> int:
+    """The connection's bound-parameter limit (999 on SQLite builds before 3.32)."""
+    getlimit = getattr(connection, "getlimit", None)  # Python 3.11+
+    if getlimit is None:
+        return 999
+    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+
+
+class SqliteBackend(Backend):
+    name: ClassVar[str] = "sqlite"
+    can_adopt_legacy: ClassVar[bool] = True
+    max_id: ClassVar[int] = 2**63 - 1
+    real_type: ClassVar[str] = "REAL"
+    history_order: ClassVar[str] = " ORDER BY step, name, split, level"
+
+    @property
+    def path(self) -> Path:
+        return Path(str(self.db.database))
+
+    # -- the migration runner -----------------------------------------------------------------
+
+    def describe_target(self) -> str:
+        return str(self.path)
+
+    def read_migration_state(self, version_table: str, status_sql: str) -> tuple[bool, list[str], list[Any]]:
+        # A read-only connection of its own: reading the state must not create the file,
+        # switch it to WAL or take a write lock.
+        path = self.path
+        if not path.exists():
+            return False, [], []
+        try:
+            with closing(_read_only(path)) as conn:
+                tables = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                    )
+                ]
+                rows = conn.execute(status_sql).fetchall() if version_table in tables else []
+        except sqlite3.DatabaseError as exc:
+            raise errors.DatabaseError(f"{path} cannot be read as a SQLite database: {exc}") from exc
+        return True, tables, rows
+
+    def migration_lock(self, home: Path, timeout_s: float) -> AbstractContextManager[None]:
+        home.mkdir(parents=True, exist_ok=True)
+        return file_lock(self.path.with_name(self.path.name + ".migrate.lock"), timeout_s, "migration")
+
+    def back_up_before_migrating(self, home: Path, label: str) -> Path | None:
+        from ..preflight import check_and_back_up
+
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        return check_and_back_up(self.db, self.path, home, f"db-{stamp}-{label}.sqlite", action="migrated")
+
+    def mark_schema_version(self, sequence: int) -> None:
+        self.db.execute_sql(f"PRAGMA user_version = {int(sequence)}")
+
+    def autoincrement_marks(self) -> dict[str, int]:
+        db = self.db
+        if not db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+            return {}
+        return {str(name): int(seq) for name, seq in db.execute_sql("SELECT name, seq FROM sqlite_sequence")}
+
+    def restore_autoincrement_marks(self, before: dict[str, int]) -> None:
+        # A table rebuild (copy, DROP, rename) resets the table's sqlite_sequence row to the
+        # highest id still present, so the id of a row deleted earlier would be handed out
+        # again and a new row would meet the old row's files.
+        db = self.db
+        for name, seq in before.items():
+            if not db.execute_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone():
+                continue  # the change dropped the table for good
+            row = db.execute_sql("SELECT seq FROM sqlite_sequence WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                db.execute_sql("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, seq))
+            elif int(row[0]) < seq:
+                db.execute_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (seq, name))
+
+    def check_foreign_keys(self, after: str) -> None:
+        # Foreign keys are off during a schema change (a table rebuild must not cascade), so
+        # they are checked once, before COMMIT.
+        violations = self.db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if violations:
+            raise errors.IntegrityError(
+                f"{len(violations)} foreign-key violation(s) after {after}, e.g. "
+                f"table {violations[0][0]} rowid {violations[0][1]} -> {violations[0][2]}"
+            )
+
+    # -- maintenance -------------------------------------------------------------------------
+
+    def integrity_problems(self) -> list[str]:
+        rows = [str(r[0]) for r in self.db.execute_sql("PRAGMA integrity_check").fetchall()]
+        return [] if rows == ["ok"] else rows
+
+    def foreign_key_violations(self, models: Sequence[type[peewee.Model]]) -> list[ForeignKeyViolation]:
+        from ..records import ForeignKeyViolation
+
+        return [
+            ForeignKeyViolation(table=str(r[0]), row_id=r[1], parent=str(r[2]), column=None)
+            for r in self.db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        ]
+
+    def snapshot(
+        self, target: Path, pages: int, busy_timeout_s: float, progress: SnapshotProgress | None = None
+    ) -> bool:
+        # The backup runs in steps (for progress) inside one read transaction, so every step
+        # reads the same WAL snapshot and the copy never restarts: it holds exactly what was
+        # committed when the transaction began.
+        source = self.path
+        src = sqlite3.connect(str(source), isolation_level=None, timeout=busy_timeout_s)
+        try:
+            src.execute("BEGIN")
+            src.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # pins the snapshot
+            dst = sqlite3.connect(str(target))
+            try:
+
+                def on_step(_status: int, remaining: int, total: int) -> None:
+                    if progress is not None:
+                        progress(total - remaining, total)
+
+                src.backup(dst, pages=pages, progress=on_step)
+            finally:
+                dst.close()
+            src.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise errors.DatabaseError(f"cannot back up {source}: {exc}") from exc
+        finally:
+            src.close()
+        return True
+
+    def table_counts_and_size(self, tables: Sequence[str]) -> tuple[dict[str, int], int]:
+        path = self.path
+        with closing(_read_only(path)) as conn:
+            counts = {t: int(conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in tables}
+        size = sum(
+            p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists() and p.is_file()
+        )
+        return counts, size
+
+    # -- rows and metrics ----------------------------------------------------------------------
+
+    # lock_rows: none needed. A write transaction starts with BEGIN IMMEDIATE and already
+    # excludes every other writer.
+
+    def metric_row(
+        self, run_id: int, name: str, value: float, split: str, level: str, step: int, moment: datetime
+    ) -> tuple[Any, ...]:
+        # SQLite stores a bound NaN as NULL by itself; the timestamp is the text Peewee writes.
+        return (run_id, name, value, split, level, step, moment.isoformat(" "))
+
+    def write_metric_point(self, cursor: Any, run_id: int, row: tuple[Any, ...]) -> None:
+        cursor.execute(_INSERT_ONE, row)
+
+    def metric_writer(self, cursor: Any, run_id: int, stamp: str) -> MetricWriter:
+        return SqliteMetricWriter(cursor, run_id, stamp)
+
+    def history_timestamp_type(self) -> pa.DataType:
+        import pyarrow as pa
+
+        return pa.string()  # ISO text; Arrow's cast parses it
+
+    # -- schema introspection ------------------------------------------------------------------
+
+    def describe_schema(self, schema_name: str | None = None) -> Schema:
+        from .sqlite_schema import describe_sqlite
+
+        return describe_sqlite(self.db)
+
+    def reference_schema(self, create: Callable[[peewee.Database], None]) -> Schema:
+        from .sqlite_schema import describe_sqlite
+
+        scratch = peewee.SqliteDatabase(":memory:")
+        try:
+            create(scratch)
+            return describe_sqlite(scratch)
+        finally:
+            scratch.close()
