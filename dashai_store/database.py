@@ -25,13 +25,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl, unquote, urlparse
 
 import peewee
 
 from . import errors
-from .backends import Backend, backend_for
+
+if TYPE_CHECKING:  # the store that opens a Store chooses its backend: database sits below them
+    from .backends import Backend
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -121,19 +123,17 @@ class Store:
 
     Made by :func:`dashai_store.open_store`; the facade functions act on the current one
     (the innermost store still open).
-    ``dialect`` (chosen once, from ``db``) is where every SQLite/PostgreSQL difference lives.
+    ``dialect`` (chosen once when the store connects, the migrator's own) is where every
+    SQLite/PostgreSQL difference lives.
     """
 
     home: Path
     db: peewee.Database
     url: str
+    dialect: Backend = field(repr=False)
     attempts: int = WRITE_ATTEMPTS
-    dialect: Backend = field(init=False, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
     _close_hooks: list[Callable[[], None]] = field(default_factory=list, repr=False)
-
-    def __post_init__(self) -> None:
-        self.dialect = backend_for(self.db)
 
     @property
     def backend(self) -> str:

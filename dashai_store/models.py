@@ -28,7 +28,6 @@ from peewee import (
     TextField,
 )
 
-from .backends import backend_for
 from .database import database_proxy
 from .enums import LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum, names
 
@@ -430,15 +429,15 @@ POSTGRES_TRIGGERS: tuple[str, ...] = (
 )
 
 
-def create_schema(db: Any) -> None:
+def create_schema(db: Any, backend: str) -> None:
     """Create the whole schema the models describe (tables, indexes, triggers) on ``db``.
 
-    Used by the drift check to build the reference schema; real stores are made by the
-    migrations.
+    ``backend`` is the backend's name (``"sqlite"`` or ``"postgresql"``). Used by the drift
+    check to build the reference schema; real stores are made by the migrations.
     """
     with db.bind_ctx(ALL_MODELS):
         db.create_tables(ALL_MODELS, safe=False)
     # The triggers of each backend, by its name (looked up at call time: tests swap them).
-    triggers = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRES_TRIGGERS}[backend_for(db).name]
+    triggers = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRES_TRIGGERS}[backend]
     for statement in triggers:
         db.execute_sql(statement)

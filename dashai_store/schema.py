@@ -24,7 +24,8 @@ def describe(db: peewee.Database, schema_name: str | None = None) -> Schema:
 
 def reference_schema(db: peewee.Database) -> Schema:
     """The schema :mod:`dashai_store.models` describes, built in a scratch place for ``db``."""
-    return backend_for(db).reference_schema(models.create_schema)
+    backend = backend_for(db)
+    return backend.reference_schema(lambda scratch: models.create_schema(scratch, backend.name))
 
 
 def diff(actual: Schema, expected: Schema) -> list[str]:

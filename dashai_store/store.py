@@ -77,7 +77,7 @@ def open_store(
                         f"{status.database} is at {status.head or 'no version'}; "
                         f"{len(status.pending)} migration(s) pending: run scripts/migrate.py"
                     )
-        store = Store(home=home_path, db=db, url=url)
+        store = Store(home=home_path, db=db, url=url, dialect=migrator.backend)
         _finish_files_on_close(store)
         bind(store)
         if finish_deletions:
