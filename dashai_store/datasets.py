@@ -371,7 +371,7 @@ def load_table(dataset_id: int) -> pa.Table:
     Raises NotFound for an unknown id or a dataset that has no data yet.
     """
     check_id(dataset_id, "dataset")
-    # The hot path: a raw cursor instead of a Peewee model instance (DESIGN section 7);
+    # The hot path: a raw cursor instead of a Peewee model instance;
     # building the instance cost more than the memory-mapped read itself.
     if not could_exist(dataset_id):
         raise not_found("dataset", dataset_id)

@@ -22,7 +22,7 @@ a ValidationError), then the explainer's id:
     >>> explainers.save_plot("global", e.id, figure)                     # doctest: +SKIP
     >>> explainers.finish("global", e.id)                                # doctest: +SKIP
 
-Files (DESIGN section 3), named by the explainer's id, never by a user's name::
+Files (see :mod:`dashai_store.files.layout`), named by the explainer's id, never by a user's name::
 
     explainers/<kind>/<id>/explanation.joblib   sha256 in artifacts["explanation"]
     explainers/<kind>/<id>/plot.json            Plotly figure JSON, or a JSON list of figures

@@ -26,7 +26,7 @@ Rules kept here:
   its id, so :func:`since` does not report the replacement (history and latest do).
 * Timestamps are naive UTC; an aware datetime is converted to UTC.
 
-Performance (DESIGN section 7): the hot paths go below the ORM, inside the store's own
+Performance: the hot paths go below the ORM, inside the store's own
 write transaction and error translation. :func:`log_many` checks each chunk column-wise
 with C-level builtins (``set``/``map``/``min``/``max``); a chunk already in the stored form
 (5-tuples of str, enum names, int, float) goes to the driver's cursor as it is, with the run

@@ -1,6 +1,6 @@
 """The migration runner: version table, lock, preflight, backup, one transaction per step.
 
-Rules (DESIGN section 5):
+Rules (docs/ARCHITECTURE.md, "Migrations"):
 
 * Steps come from the static registry in ``dashai_store.migrations`` (``migrations/`` in
   the repository), applied in order; the applied ones are recorded in

@@ -9,7 +9,7 @@
     <RunStatus.FINISHED: 3>
     >>> runs.load_model(run.id)  # refused if the file was changed on disk  # doctest: +SKIP
 
-Files (DESIGN section 3): ``runs/<id>/model.joblib`` (its sha256 is recorded in
+Files (see :mod:`dashai_store.files.layout`): ``runs/<id>/model.joblib`` (its sha256 is recorded in
 ``artifacts["model"]`` and checked before anything is unpickled) and
 ``runs/<id>/plots/<kind>.json`` for the kinds in :data:`PLOT_KINDS`. ``run_path`` is
 ``runs/<id>`` once the run has a file. :func:`update_parameters` is DashAI's reset: the

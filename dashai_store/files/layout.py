@@ -1,7 +1,7 @@
 """The layout of a store home: the one place its folder and file names are written.
 
-All paths are home-relative POSIX strings built from fixed names and row ids (DESIGN
-section 3); nothing here touches the disk, the database or the open store::
+All paths are home-relative POSIX strings built from fixed names and row ids
+(docs/ARCHITECTURE.md, "The home"); nothing here touches the disk, the database or the open store::
 
     datasets/<dataset_id>/data.arrow          notebooks/<notebook_id>/<converter_id>.arrow
     runs/<run_id>/model.joblib                runs/<run_id>/plots/<kind>.json
