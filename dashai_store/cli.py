@@ -307,14 +307,18 @@ def migrate_main(argv: Sequence[str] | None = None, steps: Sequence[Step] | None
     """``scripts/migrate.py``: migrate (or inspect) a store's database; returns the exit code.
 
     0 up to date or migrated; 1 a step failed (rolled back, backup kept); 2 bad usage;
-    3 the database was made by a newer version (nothing written).
+    3 the database was made by a newer version (nothing written); 6 this Python lacks a
+    dependency (nothing written).
     """
-    parser = build_migrate_parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
-        return int(exc.code or 0)
-    return run_migrate(args, steps, out=lambda line: print(line, flush=True))
+        parser = build_migrate_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse exits 2 on bad usage and 0 on --help
+            return int(exc.code or 0)
+        return run_migrate(args, steps, out=lambda line: print(line, flush=True))
+    except ModuleNotFoundError as exc:
+        return _report_missing(exc, "migrate.py")
 
 
 def cmd_migrate(argv: Sequence[str]) -> int:
@@ -846,11 +850,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except ModuleNotFoundError as exc:
-        message = missing_dependency(exc)
-        if message is None:
-            raise
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return EXIT_MISSING_DEPENDENCY
+        return _report_missing(exc, PROG)
     except Exception as exc:
         from . import errors
 
@@ -858,6 +858,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return EXIT_FAILED
         raise
+
+
+def _report_missing(exc: ModuleNotFoundError, prog: str) -> int:
+    """Exit code 6 and one line on stderr for a missing dependency; anything else re-raised."""
+    message = missing_dependency(exc)
+    if message is None:
+        raise exc
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return EXIT_MISSING_DEPENDENCY
 
 
 def missing_dependency(exc: ModuleNotFoundError) -> str | None:
