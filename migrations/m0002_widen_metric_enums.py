@@ -27,8 +27,13 @@ This step takes the second: it rewrites only the two clauses, refusing the datab
 either does not appear exactly once as step 0001 wrote it (a hand-edited schema is not
 guessed at), then runs ``PRAGMA integrity_check``, which re-parses the schema and checks
 every row against the new CHECKs. It all happens inside the runner's transaction, so a
-failure rolls the schema back with everything else. Measured on a metric table of 1M rows
-(about 150 MB): see the test suite's timing test and the commit that added this step.
+failure rolls the schema back with everything else.
+
+Measured on a metric table of 1M rows (a 107 MB database; 2 cores, shared): the step takes
+1.2-1.3 s, nearly all of it the integrity check, and the file keeps its size; the runner's
+own preflight and backup before it take 1.5 s. Rebuilding the same table took 2.3 s and grew
+the database to 165 MB with a 166 MB WAL before the checkpoint.
+(``tests/test_m0002.py::test_m0002_on_a_million_metric_rows_edits_the_schema_in_place``.)
 
 PostgreSQL: the constraints are dropped and re-added under their own names in one
 ``ALTER TABLE`` (one scan of the table to validate them), inside the step's transaction.
