@@ -321,11 +321,13 @@ class Migrator:
                     VERSION_TABLE,
                     self._version_table_sql(),
                     on_backup,
+                    later_steps=self.steps[1:],  # legacy rows may need them (see adoption)
                 )
                 backup = adopted.backup
                 for result in (
                     StepResult(legacy.ADOPTION_ID, adopted.duration_ms),
                     StepResult(self.steps[0].id, adopted.initial_ms),
+                    *(StepResult(step_id, ms) for step_id, ms in adopted.later),
                 ):
                     results.append(result)
                     if on_step is not None:

@@ -1,10 +1,14 @@
-"""The adoption step ``0000_adopt_dashai_legacy``: a legacy DashAI database becomes step 0001's schema.
+"""The adoption step ``0000_adopt_dashai_legacy``: a legacy DashAI database becomes this store's schema.
 
 Run by the migration runner (``Migrator.migrate``) under its lock, when the database
-holds Alembic's ``alembic_version`` and no ``dashai_schema_migration``. It records two
-rows in the version table: itself (sequence 0) and ``0001_initial`` (sequence 1), whose
-schema it built by calling that step's own ``upgrade``; later steps then apply as usual
-and a second run finds nothing to do.
+holds Alembic's ``alembic_version`` and no ``dashai_schema_migration``. It records itself
+(sequence 0), ``0001_initial`` (sequence 1), whose schema it built by calling that step's
+own ``upgrade``, and every later registered step, whose ``upgrade`` it runs over the
+adopted rows in the same transaction; a second run finds nothing to do. The later steps
+run inside the adoption because DashAI's rows may hold values only a later step allows
+(metric levels EPOCH, FOLD, ... and split FULL, step 0002): they are copied into step
+0001's tables with CHECKs not enforced, the later steps widen the CHECKs, and
+``PRAGMA quick_check`` then verifies every row against the final schema before COMMIT.
 
 Order of work, chosen so that a failure leaves the legacy home exactly as it was:
 
@@ -14,8 +18,9 @@ Order of work, chosen so that a failure leaves the legacy home exactly as it was
    rows (:mod:`.survey`); stage their files into ``<home>/.dashai-adoption/files/`` — hard
    links (copies where linking fails) and converted figures, legacy files untouched; rename
    DashAI's tables aside, create step 0001's schema, copy every row with its id, drop the
-   legacy tables, raise ``sqlite_sequence`` above every legacy id (quarantined ones too),
-   record the version rows, ``PRAGMA foreign_key_check``; COMMIT. On any failure: ROLLBACK
+   legacy tables, apply the later steps, raise ``sqlite_sequence`` above every legacy id
+   (quarantined ones too), ``PRAGMA quick_check``, record the version rows,
+   ``PRAGMA foreign_key_check``; COMMIT. On any failure: ROLLBACK
    (the database file is byte-identical) and the staging folder is removed.
 3. After COMMIT (:func:`finish_pending`, idempotent, also run at the next start if a crash
    interrupted it): the legacy files that were adopted move to
@@ -33,6 +38,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,6 +67,7 @@ class AdoptionResult:
     report: Path
     duration_ms: float
     initial_ms: float
+    later: tuple[tuple[str, float], ...] = ()  # (step id, duration in ms) of each later step
 
 
 def _checksum() -> str:
@@ -112,7 +119,8 @@ def describe(conv: survey.Conversion, home: Path, path: Path) -> list[str]:
     lines = [
         f"legacy DashAI database (Alembic revision {conv.revision or '?'}, "
         f"journal mode {conv.journal_mode}): "
-        f"it will be adopted in place as step {ADOPTION_ID}, then the schema is 0001_initial",
+        f"it will be adopted in place as step {ADOPTION_ID}, then the schema is 0001_initial "
+        "and the later steps apply",
         f"  backup first: {home / 'backups'}/db-<time>-legacy-{conv.revision or 'unknown'}.sqlite"
         " (VACUUM INTO)",
     ]
@@ -176,6 +184,7 @@ def adopt(
     version_table: str,
     version_table_sql: str,
     on_backup: Any = None,
+    later_steps: Sequence[Any] = (),
 ) -> AdoptionResult:
     """Adopt the legacy database at ``path`` (see the module docstring). Raises SchemaError
     (not adoptable; nothing written) or MigrationError (rolled back; backup named)."""
@@ -196,8 +205,17 @@ def adopt(
             with db.atomic():
                 conv = survey.read(db.connection(), home)
                 report = _stage(home, staging, conv, stamp, path, backup)
-                initial_ms = _rebuild(db, conv, initial_step)
-                _record_versions(db, initial_step, version_table, version_table_sql, started, initial_ms)
+                initial_ms, later = _rebuild(db, conv, initial_step, later_steps)
+                _record_versions(
+                    db,
+                    initial_step,
+                    version_table,
+                    version_table_sql,
+                    started,
+                    initial_ms,
+                    later_steps,
+                    later,
+                )
                 violations = db.execute_sql("PRAGMA foreign_key_check").fetchall()
                 if violations:
                     raise errors.IntegrityError(
@@ -219,7 +237,13 @@ def adopt(
         db.execute_sql("PRAGMA journal_mode = wal")
     finally:
         db.close()
-    return AdoptionResult(backup, home / "backups" / report, duration_ms, initial_ms)
+    return AdoptionResult(
+        backup,
+        home / "backups" / report,
+        duration_ms,
+        initial_ms,
+        tuple(zip((s.id for s in later_steps), later, strict=True)),
+    )
 
 
 def _preflight(db: peewee.SqliteDatabase, home: Path, path: Path, stamp: str) -> Path:
@@ -325,7 +349,9 @@ def _stage(home: Path, staging: Path, conv: survey.Conversion, stamp: str, path:
 # -- the database ----------------------------------------------------------------------------------
 
 
-def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: Any) -> float:
+def _rebuild(
+    db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: Any, later_steps: Sequence[Any]
+) -> tuple[float, list[float]]:
     from playhouse.migrate import SchemaMigrator
 
     conn = db.connection()
@@ -348,7 +374,13 @@ def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: A
         rows = conv.rows.get(table, [])
         if table == "metric":
             if table in conv.present:
-                _copy_metrics(conn, conv.skipped_metrics)
+                # Values a later step allows (survey.SPLITS/LEVELS are the current ones) do
+                # not pass step 0001's CHECKs yet; quick_check below verifies the final ones.
+                conn.execute("PRAGMA ignore_check_constraints = ON")
+                try:
+                    _copy_metrics(conn, conv.skipped_metrics)
+                finally:
+                    conn.execute("PRAGMA ignore_check_constraints = OFF")
             continue
         if not rows:
             continue
@@ -361,6 +393,11 @@ def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: A
         )
     for name in names:
         conn.execute(f'DROP TABLE "{LEGACY_PREFIX}{name}"')
+    later = []
+    for step in later_steps:
+        step_started = time.perf_counter()
+        step.module.upgrade(SchemaMigrator.from_database(db), db)
+        later.append((time.perf_counter() - step_started) * 1000)
     # Ids are never reused: not the adopted ones, nor those of rows left in quarantine.
     for table, high in conv.high_water.items():
         if high <= 0:
@@ -369,7 +406,10 @@ def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: A
             conn.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", (high, table))
         else:
             conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, high))
-    return initial_ms
+    problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+    if problems != ["ok"]:
+        raise errors.IntegrityError(f"adopted rows fail this store's schema: {'; '.join(problems[:5])}")
+    return initial_ms, later
 
 
 def _copy_metrics(conn: Any, skipped: set[int]) -> None:
@@ -414,6 +454,8 @@ def _record_versions(
     table_sql: str,
     started: float,
     initial_ms: float,
+    later_steps: Sequence[Any] = (),
+    later_ms: Sequence[float] = (),
 ) -> None:
     db.execute_sql(table_sql)
     now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
@@ -427,13 +469,17 @@ def _record_versions(
             (time.perf_counter() - started) * 1000,
         ),
         (initial_step.sequence, initial_step.id, initial_step.checksum, now, __version__, initial_ms),
+        *(
+            (step.sequence, step.id, step.checksum, now, __version__, ms)
+            for step, ms in zip(later_steps, later_ms, strict=True)
+        ),
     ]
     db.connection().executemany(
         f"INSERT INTO {table} (sequence, id, checksum, applied_at, library_version, duration_ms) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         rows,
     )
-    db.execute_sql(f"PRAGMA user_version = {int(initial_step.sequence)}")
+    db.execute_sql(f"PRAGMA user_version = {int(rows[-1][0])}")
 
 
 # -- after COMMIT ----------------------------------------------------------------------------------
