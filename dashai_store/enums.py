@@ -19,16 +19,28 @@ class RunStatus(enum.Enum):
 
 
 class SplitEnum(enum.Enum):
+    """The data split a metric point was measured on; ``FULL`` is the whole dataset
+    (DashAI's cross-validation and epoch callbacks). FULL came with migration 0002."""
+
     TRAIN = 0
     VALIDATION = 1
     TEST = 2
+    FULL = 3
 
 
 class LevelEnum(enum.Enum):
+    """The granularity of a metric point. EPOCH, FOLD, OUTER_FOLD and LAST_OUTER (DashAI's
+    epoch callbacks and (nested) cross-validation) came with migration 0002; the order is
+    the order of the database's CHECK, which the drift check compares."""
+
     LAST = 0
     STEP = 1
     BATCH = 2
     TRIAL = 3
+    EPOCH = 4
+    FOLD = 5
+    OUTER_FOLD = 6
+    LAST_OUTER = 7
 
 
 class PluginStatus(enum.Enum):

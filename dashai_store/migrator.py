@@ -277,6 +277,7 @@ class Migrator:
                 for result in (
                     StepResult(legacy.ADOPTION_ID, adopted.duration_ms),
                     StepResult(self.steps[0].id, adopted.initial_ms),
+                    *(StepResult(step_id, ms) for step_id, ms in adopted.later),
                 ):
                     results.append(result)
                     if on_step is not None:

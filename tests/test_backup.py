@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers import file_tree, row_counts
+from migration_fixtures.support import HEAD
 from test_maintenance import plant_store
 
 from dashai_store import cascade, errors, files, maintenance, models, open_store
@@ -42,7 +43,7 @@ def test_backup_copies_the_database_and_every_referenced_file(store: Store, tmp_
     assert backup_tree(dest) == source_files
     assert report.files == len(source_files) and report.bytes == sum(map(len, source_files.values()))
     manifest = json.loads((dest / maintenance.BACKUP_MANIFEST).read_text())
-    assert manifest["backend"] == store.backend and manifest["schema_head"] == "0001_initial"
+    assert manifest["backend"] == store.backend and manifest["schema_head"] == HEAD
     assert manifest["source_home"] == str(store.home)
     assert any(t[0] == "files" and t[1] == t[2] for t in ticks)
     assert all(0 <= done <= total for _, done, total in ticks)  # each file counted once
@@ -51,7 +52,7 @@ def test_backup_copies_the_database_and_every_referenced_file(store: Store, tmp_
         assert report.database is None and "pg_dump" in report.note
         assert not (dest / "db.sqlite").exists()
         return
-    assert report.database == dest / "db.sqlite" and report.schema_head == "0001_initial"
+    assert report.database == dest / "db.sqlite" and report.schema_head == HEAD
     assert any(t[0] == "database" and t[1] == t[2] for t in ticks)
     with open_store(dest) as copy:
         assert row_counts(copy.db) == counts

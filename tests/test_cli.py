@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from helpers import file_tree, row_counts
+from migration_fixtures.support import BASE, HEAD
 from test_maintenance import age, age_tree, plant_store
 
 from dashai_store import models
@@ -98,14 +99,14 @@ def test_migrate_then_status(tmp_path: Path, database_url: str | None) -> None:
     db_args = ["--database", database_url] if database_url else []
     result = run_cli("migrate", "--home", str(home), *db_args, module=True)
     assert result.returncode == EXIT_OK, result.stderr + result.stdout
-    assert "schema version: 0001_initial" in result.stdout
-    assert "applied 0001_initial" in result.stderr  # per-step progress
+    assert f"schema version: {HEAD}" in result.stdout
+    assert all(f"applied {i}" in result.stderr for i in BASE)  # per-step progress
     again = run_cli("migrate", "--home", str(home), *db_args, "--status")
     assert again.returncode == EXIT_OK and "up to date" in again.stdout
     status = run_cli("status", "--home", str(home), *db_args, "--json")
     assert status.returncode == EXIT_OK, status.stderr
     document = json.loads(status.stdout)
-    assert document["schema"] == {"head": "0001_initial", "pending": [], "unknown": [], "up_to_date": True}
+    assert document["schema"] == {"head": HEAD, "pending": [], "unknown": [], "up_to_date": True}
     assert document["tables"]["run"] == 0 and document["backend"] == (
         "postgresql" if database_url else "sqlite"
     )
@@ -121,7 +122,7 @@ def test_status_counts_rows(store: Store, database_url: str | None) -> None:
     assert document["files"]["count"] == len(file_tree(store.home))  # all under the store's folders
     assert document["database_bytes"] > 0
     text = run_cli("status", *target(store, database_url))
-    assert text.returncode == EXIT_OK and "0001_initial" in text.stdout and "dataset" in text.stdout
+    assert text.returncode == EXIT_OK and HEAD in text.stdout and "dataset" in text.stdout
 
 
 # -- check, gc, backup ----------------------------------------------------------------------------

@@ -256,7 +256,7 @@ def _bad_rows(s: Seeded) -> dict[str, Callable[[], object]]:
             run=s.run, name="a", value=1.0, split="HOLDOUT", level="LAST", step=9, timestamp=t
         ),
         "metric level": lambda: models.Metric.create(
-            run=s.run, name="a", value=1.0, split="TRAIN", level="EPOCH", step=9, timestamp=t
+            run=s.run, name="a", value=1.0, split="TRAIN", level="GENERATION", step=9, timestamp=t
         ),
         "plugin status": lambda: models.Plugin.create(
             name="p2",
@@ -295,7 +295,7 @@ BAD_UPDATES = (
     ("UPDATE run SET status = ?", "BOGUS"),
     ("UPDATE dataset SET status = ?", "not_started"),
     ("UPDATE metric SET split = ?", "train"),
-    ("UPDATE metric SET level = ?", "EPOCH"),
+    ("UPDATE metric SET level = ?", "GENERATION"),
     ("UPDATE plugin SET status = ?", "UNINSTALLED"),
     ("UPDATE tag SET name = ?", "dashai"),
     ("UPDATE process_data SET data_type = ?", "IMAGE"),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from migration_fixtures.support import BASE
 
 from dashai_store import (
     datasets,
@@ -115,7 +116,7 @@ def test_demo_walks_the_product_and_the_report_shows_the_store(
     assert summary["check"] == {"ok": True, "problems": []}
     assert summary["backend"] == ("postgresql" if database_url else "sqlite")
     assert summary["home"] == str(home)
-    assert summary["migration"]["applied"] == [summary["migration"]["head"]]
+    assert summary["migration"]["applied"] == BASE and summary["migration"]["head"] == BASE[-1]
     assert summary["walkthrough"] == 1
     assert summary["counts"] == EXPECTED_COUNTS
     assert set(summary["timings_s"]) >= {"migrate", "dataset", "notebook", "training", "check", "report"}

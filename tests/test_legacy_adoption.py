@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from migration_fixtures.support import BASE
 
 from dashai_store import (
     datasets,
@@ -175,11 +176,11 @@ def test_adoption_keeps_every_row_with_its_id_and_yields_exactly_this_schema(leg
         assert seq["global_explainer"] == 2  # the quarantined id is never handed out again
         assert seq["run"] == 5 and seq["metric"] == 1992
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(BASE)
         versions = conn.execute(
             "SELECT sequence, id FROM dashai_schema_migration ORDER BY sequence"
         ).fetchall()
-        assert versions == [(0, "0000_adopt_dashai_legacy"), (1, "0001_initial")]
+        assert versions == [(0, "0000_adopt_dashai_legacy"), *enumerate(BASE, start=1)]
         splits = json.loads(conn.execute("SELECT splits FROM model_session WHERE id = 1").fetchone()[0])
         assert splits["train"] == 0.6 and splits["seed"] == 42
         cols = conn.execute("SELECT input_columns FROM model_session WHERE id = 2").fetchone()[0]
@@ -281,6 +282,49 @@ def test_timestamps_are_converted_from_the_legacy_zone_to_utc(legacy_home: Path)
 
 
 # -- failure, second run, idempotent finish ---------------------------------------------------------
+
+
+def test_metric_levels_and_splits_of_later_steps_are_adopted(legacy_home: Path) -> None:
+    """DashAI logs EPOCH, FOLD, OUTER_FOLD, LAST_OUTER and FULL: step 0002 allows them,
+    and the adoption keeps such rows (any letter case) instead of quarantining them."""
+    new_rows = [
+        (1993, 4, "FULL", "EPOCH", "MAE", 0.5, 1),
+        (1994, 4, "TRAIN", "OUTER_FOLD", "MAE", 0.25, 2),
+        (1995, 4, "full", "last_outer", "RMSE", 0.125, 3),
+        (1996, 4, "VALIDATION", "FOLD", "RMSE", 1.5, 4),
+    ]
+    with sqlite3.connect(legacy_home / "db.sqlite") as conn:
+        conn.executemany(
+            "INSERT INTO metric (id, run_id, split, level, name, value, step, timestamp) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, '2026-04-22 06:54:31.056239')",
+            new_rows,
+        )
+    proc = run_migrate(legacy_home)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "applied 0002_widen_metric_enums" in proc.stdout
+    report = json.loads(next((legacy_home / "backups").glob("legacy-adoption-*.json")).read_text())
+    assert not any(q["table"] == "metric" for q in report["quarantined"])
+    with sqlite3.connect(legacy_home / "db.sqlite") as conn:
+        adopted = conn.execute("SELECT id, split, level FROM metric WHERE id > 1992 ORDER BY id").fetchall()
+        assert adopted == [
+            (1993, "FULL", "EPOCH"),
+            (1994, "TRAIN", "OUTER_FOLD"),
+            (1995, "FULL", "LAST_OUTER"),
+            (1996, "VALIDATION", "FOLD"),
+        ]
+        assert conn.execute("SELECT COUNT(*) FROM metric").fetchone()[0] == LEGACY_COUNTS["metric"] + 4
+        versions = [r[0] for r in conn.execute("SELECT id FROM dashai_schema_migration ORDER BY sequence")]
+        assert versions == ["0000_adopt_dashai_legacy", *BASE]
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # the CHECKs are enforced again
+            conn.execute(
+                "INSERT INTO metric (run_id, split, level, name, value, step, timestamp) "
+                "VALUES (4, 'HOLDOUT', 'EPOCH', 'MAE', 1.0, 9, '2026-01-01 00:00:00')"
+            )
+    with open_store(legacy_home) as store:
+        assert drift(store.db) == []
+        [point] = metrics.history(4, level="EPOCH")
+        assert (point.split.name, point.value, point.step) == ("FULL", 0.5, 1)
+        metrics.log(4, "MAE", 0.75, split="FULL", level="FOLD", step=5)
 
 
 def test_a_failure_in_the_last_step_leaves_the_home_exactly_as_it_was(legacy_home: Path) -> None:

@@ -121,7 +121,7 @@ BAD_LOG_ARGUMENTS: list[tuple[str, dict[str, Any]]] = [
     ("split unknown", {"split": "TRAINING"}),
     ("split lower case", {"split": "train"}),
     ("split other enum", {"split": LevelEnum.LAST}),
-    ("level unknown", {"level": "EPOCH"}),
+    ("level unknown", {"level": "GENERATION"}),
     ("level unhashable", {"level": ["LAST"]}),
     ("step float", {"step": 1.0}),
     ("step bool", {"step": False}),

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from migration_fixtures.support import (
+    BASE,
     EXPECTED_TABLES,
+    HEAD,
     MIGRATE_SCRIPT,
     PYTHON,
     REPO,
@@ -41,16 +43,16 @@ def test_a_fresh_migrate_then_a_second_run_that_changes_nothing(home: Path, data
     first = run_script(*target)
     assert first.returncode == 0, first.stdout + first.stderr
     lines = first.stdout.strip().splitlines()
-    assert re.fullmatch(r"applied 0001_initial in \d+\.\d ms", lines[0]), lines
-    assert lines[-1] == "schema version: 0001_initial (1 step(s) applied)"
+    assert [re.sub(r" in \d+\.\d ms$", "", line) for line in lines[:-1]] == [f"applied {i}" for i in BASE]
+    assert lines[-1] == f"schema version: {HEAD} ({len(BASE)} step(s) applied)"
     tables, versions = _state(home, database_url)
     assert tables == list(EXPECTED_TABLES)
-    assert [v[1] for v in versions] == ["0001_initial"]
+    assert [v[1] for v in versions] == BASE
     db_bytes = (home / "db.sqlite").read_bytes() if database_url is None else b""
 
     second = run_script(*target)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert second.stdout.strip().splitlines() == ["schema version: 0001_initial (up to date)"]
+    assert second.stdout.strip().splitlines() == [f"schema version: {HEAD} (up to date)"]
     assert _state(home, database_url) == (tables, versions)
     if database_url is None:
         assert (home / "db.sqlite").read_bytes() == db_bytes
@@ -115,10 +117,11 @@ def test_status_and_dry_run_on_a_fresh_store_write_nothing(home: Path, database_
     status = run_script(*target, "--status")
     assert status.returncode == 0, status.stdout + status.stderr
     assert "current version: (none)" in status.stdout
-    assert "pending: 0001_initial" in status.stdout and "1 step(s) pending" in status.stdout
+    assert all(f"pending: {i}" in status.stdout for i in BASE)
+    assert f"{len(BASE)} step(s) pending" in status.stdout
     dry = run_script(*target, "--dry-run")
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert "would apply: 0001_initial" in dry.stdout
+    assert all(f"would apply: {i}" in dry.stdout for i in BASE)
     assert not absent.exists()  # not even the home folder
     assert _state(home, database_url) == ([], [])
 
@@ -130,7 +133,7 @@ def test_status_and_dry_run_on_a_migrated_store(home: Path, database_url: str | 
     for mode in ("--status", "--dry-run"):
         proc = run_script(*target, mode)
         assert proc.returncode == 0, proc.stdout
-        assert "current version: 0001_initial" in proc.stdout
+        assert f"current version: {HEAD}" in proc.stdout
         assert proc.stdout.strip().splitlines()[-1] == "up to date"
     assert _state(home, database_url) == before
 
@@ -141,9 +144,11 @@ def test_history_lists_the_applied_steps(home: Path, database_url: str | None) -
     assert run_script(*target).returncode == 0
     proc = run_script(*target, "--history")
     assert proc.returncode == 0
-    [line] = proc.stdout.strip().splitlines()
-    assert re.match(r"\s*1 0001_initial\s+\d{4}-\d\d-\d\dT", line), line
-    assert line.endswith(f"dashai_store {__version__}")
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == len(BASE)
+    for sequence, (step_id, line) in enumerate(zip(BASE, lines, strict=True), start=1):
+        assert re.match(rf"\s*{sequence} {step_id}\s+\d{{4}}-\d\d-\d\dT", line), line
+        assert line.endswith(f"dashai_store {__version__}")
 
 
 def test_check_fails_on_drift_and_on_a_store_not_migrated(home: Path, database_url: str | None) -> None:

@@ -18,14 +18,16 @@ import pytest
 from conftest import PgSchema
 from dashai_store.migrations import REGISTRY
 from migration_fixtures import (
-    m0002_add_column,
-    m0002_fail_halfway,
-    m0002_orphan,
-    m0002_rebuild_dataset,
-    m0002_rebuild_run,
+    m0003_add_column,
+    m0003_fail_halfway,
+    m0003_orphan,
+    m0003_rebuild_dataset,
+    m0003_rebuild_run,
 )
 from migration_fixtures.support import (
+    BASE,
     EXPECTED_TABLES,
+    HEAD,
     PYTHON,
     REPO,
     TIMEOUT_S,
@@ -78,24 +80,26 @@ def test_fresh_migrate_creates_exactly_the_schema(home: Path, database_url: str 
     db = connect(home, database_url)
     try:
         result = Migrator(home, db).migrate()
-        assert [r.id for r in result.applied] == ["0001_initial"]
-        assert result.head == "0001_initial"
+        steps = default_steps()
+        assert [r.id for r in result.applied] == [s.id for s in steps]
+        assert result.head == steps[-1].id
         assert result.backup is None  # nothing to back up in an empty database
         assert table_names(db) == list(EXPECTED_TABLES)
         assert drift(db) == []
-        [row] = version_rows(db)
-        assert row[:3] == (1, "0001_initial", default_steps()[0].checksum)
-        assert row[2] and len(str(row[2])) == 64
-        datetime.fromisoformat(str(row[3]))
-        assert row[4] == __version__
-        assert float(str(row[5])) >= 0
+        rows = version_rows(db)
+        for row, step in zip(rows, steps, strict=True):
+            assert row[:3] == (step.sequence, step.id, step.checksum)
+            assert row[2] and len(str(row[2])) == 64
+            datetime.fromisoformat(str(row[3]))
+            assert row[4] == __version__
+            assert float(str(row[5])) >= 0
         if database_url is None:
-            assert db.execute_sql("PRAGMA user_version").fetchone()[0] == 1
+            assert db.execute_sql("PRAGMA user_version").fetchone()[0] == len(steps)
             assert db.pragma("foreign_keys") == 1
 
         again = Migrator(home, db).migrate()
-        assert again.applied == () and again.head == "0001_initial" and again.backup is None
-        assert version_rows(db) == [row]
+        assert again.applied == () and again.head == steps[-1].id and again.backup is None
+        assert version_rows(db) == rows
         assert table_names(db) == list(EXPECTED_TABLES)
     finally:
         db.close()
@@ -119,13 +123,13 @@ def test_migrate_refuses_to_start_inside_a_transaction(home: Path) -> None:
     ("step", "expected_drift"),
     [
         (
-            m0002_rebuild_dataset,
+            m0003_rebuild_dataset,
             [
                 "table dataset: column file_path differs: database (type, not null, default, pk) = "
                 "('TEXT', True, None, False), models = ('TEXT', False, None, False)"
             ],
         ),
-        (m0002_rebuild_run, []),
+        (m0003_rebuild_run, []),
     ],
     ids=["dataset add_not_null", "run alter_column_type"],
 )
@@ -162,7 +166,7 @@ def test_rebuilding_a_parent_table_keeps_every_child_row(
         if database_url is None:
             assert db.pragma("foreign_keys") == 1
             assert db.execute_sql("PRAGMA foreign_key_check").fetchall() == []
-            assert db.execute_sql("PRAGMA user_version").fetchone()[0] == 2
+            assert db.execute_sql("PRAGMA user_version").fetchone()[0] == len(REGISTRY) + 1
             assert result.backup is not None and result.backup.parent == home / "backups"
         with db.bind_ctx(models.ALL_MODELS):
             fresh_ds = models.Dataset.create(name="fresh", file_path="y", created=t, last_modified=t)
@@ -193,10 +197,10 @@ def test_a_step_leaving_a_dangling_foreign_key_is_rolled_back(home: Path, databa
     try:
         before = all_rows(db)
         with pytest.raises(errors.MigrationError) as caught:
-            Migrator(home, db, steps_from((*REGISTRY, m0002_orphan))).migrate()
-        assert caught.value.step == "0002_orphan"
-        assert "still at 0001_initial" in str(caught.value)
-        assert [r[1] for r in version_rows(db)] == ["0001_initial"]
+            Migrator(home, db, steps_from((*REGISTRY, m0003_orphan))).migrate()
+        assert caught.value.step == "0003_orphan"
+        assert f"still at {HEAD}" in str(caught.value)
+        assert [r[1] for r in version_rows(db)] == BASE
         assert all_rows(db) == before
         if database_url is None:
             assert "foreign-key violation" in str(caught.value)
@@ -216,18 +220,18 @@ def test_a_step_failing_halfway_keeps_the_previous_version_and_a_backup(
     before, tables_before = all_rows(db), table_names(db)
     db.close()
 
-    proc = run_with("m0002_fail_halfway", *target_args(home, database_url))
+    proc = run_with("m0003_fail_halfway", *target_args(home, database_url))
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "0002_fail_halfway" in proc.stdout and m0002_fail_halfway.MESSAGE in proc.stdout
-    assert "still at 0001_initial" in proc.stdout
+    assert "0003_fail_halfway" in proc.stdout and m0003_fail_halfway.MESSAGE in proc.stdout
+    assert f"still at {HEAD}" in proc.stdout
 
     db = connect(home, database_url)
     try:
-        assert [r[1] for r in version_rows(db)] == ["0001_initial"]
+        assert [r[1] for r in version_rows(db)] == BASE
         assert table_names(db) == tables_before  # no "halfway" table
         assert all_rows(db) == before
         if database_url is None:
-            assert db.execute_sql("PRAGMA user_version").fetchone()[0] == 1
+            assert db.execute_sql("PRAGMA user_version").fetchone()[0] == len(BASE)
     finally:
         db.close()
 
@@ -237,7 +241,7 @@ def test_a_step_failing_halfway_keeps_the_previous_version_and_a_backup(
         assert sqlite_rows(backup, "PRAGMA integrity_check") == [("ok",)]
         assert sqlite_rows(backup, "SELECT name FROM dataset ORDER BY id") == [("iris",), ("wine",)]
         assert sqlite_rows(backup, "SELECT COUNT(*) FROM metric") == [(12,)]
-        assert sqlite_rows(backup, "SELECT id FROM dashai_schema_migration") == [("0001_initial",)]
+        assert sqlite_rows(backup, "SELECT id FROM dashai_schema_migration") == [(i,) for i in BASE]
 
     # The failure left nothing half-done behind: the real registry still finds it up to date.
     again = run_script(*target_args(home, database_url))
@@ -263,7 +267,7 @@ def test_a_database_failing_its_integrity_check_is_not_migrated(home: Path) -> N
     db = connect(home, None)
     try:
         with pytest.raises(errors.MigrationError, match="fails its integrity check"):
-            Migrator(home, db, steps_from((*REGISTRY, m0002_add_column))).migrate()
+            Migrator(home, db, steps_from((*REGISTRY, m0003_add_column))).migrate()
     finally:
         db.close()
     assert home_listing(home) == files
@@ -281,8 +285,8 @@ def test_too_little_free_space_stops_before_anything_is_written(
     db = connect(home, None)
     try:
         with pytest.raises(errors.MigrationError, match="not enough free space"):
-            Migrator(home, db, steps_from((*REGISTRY, m0002_add_column))).migrate()
-        assert [r[1] for r in version_rows(db)] == ["0001_initial"]
+            Migrator(home, db, steps_from((*REGISTRY, m0003_add_column))).migrate()
+        assert [r[1] for r in version_rows(db)] == BASE
     finally:
         db.close()
     assert home_listing(home) == files
@@ -295,13 +299,13 @@ def test_the_backup_is_a_copy_taken_before_the_step(home: Path) -> None:
     db = connect(home, None)
     try:
         before = all_rows(db)
-        result = Migrator(home, db, steps_from((*REGISTRY, m0002_add_column))).migrate()
+        result = Migrator(home, db, steps_from((*REGISTRY, m0003_add_column))).migrate()
     finally:
         db.close()
     assert result.backup is not None and result.backup.parent == home / "backups"
-    assert "0001_initial" in result.backup.name
+    assert HEAD in result.backup.name
     assert sqlite_rows(result.backup, "PRAGMA integrity_check") == [("ok",)]
-    assert sqlite_rows(result.backup, "SELECT id FROM dashai_schema_migration") == [("0001_initial",)]
+    assert sqlite_rows(result.backup, "SELECT id FROM dashai_schema_migration") == [(i,) for i in BASE]
     copy = peewee.SqliteDatabase(f"file:{result.backup}?mode=ro", uri=True)
     try:
         assert all_rows(copy) == before
@@ -320,7 +324,7 @@ def test_the_backup_is_written_under_a_temporary_name_first(home: Path) -> None:
     leftover.write_bytes(b"half a copy")
     db = connect(home, None)
     try:
-        result = Migrator(home, db, steps_from((*REGISTRY, m0002_add_column))).migrate()
+        result = Migrator(home, db, steps_from((*REGISTRY, m0003_add_column))).migrate()
     finally:
         db.close()
     assert not leftover.exists()
@@ -339,7 +343,7 @@ def stamp_future_step(home: Path, url: str | None) -> None:
         db.execute_sql(
             f"INSERT INTO dashai_schema_migration (sequence, id, checksum, applied_at, library_version, "
             f"duration_ms) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
-            (2, "0002_from_the_future", "f" * 64, now().isoformat(), "99.0", 1.5),
+            (len(BASE) + 1, "0003_from_the_future", "f" * 64, now().isoformat(), "99.0", 1.5),
         )
     finally:
         db.close()
@@ -359,7 +363,7 @@ def test_a_database_from_a_newer_version_is_refused_with_no_write(
     proc = run_script(*target_args(home, database_url), *mode)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     if mode != ["--history"]:
-        assert "0002_from_the_future" in proc.stdout
+        assert "0003_from_the_future" in proc.stdout
 
     assert home_listing(home) == files  # db.sqlite byte for byte; no -wal, no backup, no lock
     db = connect(home, database_url)
@@ -374,7 +378,7 @@ def test_open_store_refuses_a_newer_database(home: Path, database_url: str | Non
     seeded_store(home, database_url)
     stamp_future_step(home, database_url)
     files = home_listing(home)
-    with pytest.raises(errors.SchemaTooNew, match="0002_from_the_future"):
+    with pytest.raises(errors.SchemaTooNew, match="0003_from_the_future"):
         open_store(home, database=database_url, migrate=migrate)
     assert home_listing(home) == files
 
@@ -413,7 +417,7 @@ def test_a_database_not_made_by_dashai_store_is_refused_with_no_write(
 
 
 def test_open_store_without_migrating_refuses_an_empty_database(home: Path, database_url: str | None) -> None:
-    with pytest.raises(errors.SchemaOutdated, match="1 migration"):
+    with pytest.raises(errors.SchemaOutdated, match=f"{len(BASE)} migration"):
         open_store(home, database=database_url, migrate=False)
     assert not (home / "db.sqlite").exists()
     db = connect(home, database_url)
@@ -427,16 +431,16 @@ def test_open_store_without_migrating_refuses_an_outdated_database(
     home: Path, database_url: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeded_store(home, database_url)
-    # This code now knows a step 2 the database has not had.
+    # This code now knows a step 3 the database has not had.
     monkeypatch.setattr(
-        "dashai_store.migrator.default_steps", lambda: steps_from((*REGISTRY, m0002_add_column))
+        "dashai_store.migrator.default_steps", lambda: steps_from((*REGISTRY, m0003_add_column))
     )
     files = home_listing(home)
-    with pytest.raises(errors.SchemaOutdated, match="is at 0001_initial; 1 migration"):
+    with pytest.raises(errors.SchemaOutdated, match=f"is at {HEAD}; 1 migration"):
         open_store(home, database=database_url, migrate=False)
     assert home_listing(home) == files
     with open_store(home, database=database_url) as store:  # migrate=True applies it
-        assert [r[1] for r in version_rows(store.db)] == ["0001_initial", "0002_add_column"]
+        assert [r[1] for r in version_rows(store.db)] == [*BASE, "0003_add_column"]
 
 
 def test_a_file_that_is_not_sqlite_is_a_clear_error(home: Path) -> None:
@@ -467,11 +471,11 @@ def test_two_processes_migrating_a_fresh_home_at_once(
 ) -> None:
     target = target_args(home, database_url)
     if slow:
-        command = [PYTHON, str(WRAPPER), "m0002_slow", *target]
-        expected = ["0001_initial", "0002_slow"]
+        command = [PYTHON, str(WRAPPER), "m0003_slow", *target]
+        expected = [*BASE, "0003_slow"]
     else:
         command = [PYTHON, str(REPO / "scripts" / "migrate.py"), *target]
-        expected = ["0001_initial"]
+        expected = BASE
     procs = [_popen(command), _popen(command)]
     outputs = [p.communicate(timeout=TIMEOUT_S) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):

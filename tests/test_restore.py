@@ -29,6 +29,7 @@ from dashai_store import errors, maintenance, models, open_store
 from dashai_store.cli import EXIT_FAILED, EXIT_OK, EXIT_TOO_NEW, EXIT_USAGE
 from dashai_store.database import current
 from dashai_store.maintenance import restore as restoring
+from dashai_store.migrator import default_steps
 from dashai_store.preflight import check_and_back_up
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "dashai-legacy-home"
@@ -44,6 +45,9 @@ def _no_injected_failure() -> Iterator[None]:
     restoring.fail_at = None
 
 
+HEAD = default_steps()[-1].id  # the schema version a fresh store is at
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -53,10 +57,10 @@ def dataset_names(db_path: Path) -> list[str]:
         return [r[0] for r in conn.execute("SELECT name FROM dataset ORDER BY id")]
 
 
-def pre_migration_backup(home: Path, version: str = "0001_initial") -> Path:
+def pre_migration_backup(home: Path, version: str | None = None) -> Path:
     """A backup exactly as the migration runner writes it (its own preflight function)."""
     stamp = datetime.now(timezone.utc).strftime(restoring.STAMP_FORMAT)
-    name = f"db-{stamp}-{version}.sqlite"
+    name = f"db-{stamp}-{version or HEAD}.sqlite"
     return check_and_back_up(current().db, home / "db.sqlite", home, name, action="migrated")
 
 
@@ -123,9 +127,9 @@ def test_backups_lists_every_kind_with_time_version_and_size(home: Path, tmp_pat
     (home / "backups" / ".db-20260101T000000000000Z-x.sqlite.tmp").write_bytes(b"half")
     entries = {e.kind: e for e in maintenance.backups(home)}
     assert set(entries) == {"pre-migration", "full backup"}
-    assert entries["pre-migration"].path == pre and entries["pre-migration"].version == "0001_initial"
+    assert entries["pre-migration"].path == pre and entries["pre-migration"].version == HEAD
     assert entries["pre-migration"].size == pre.stat().st_size
-    assert entries["full backup"].path == full.path and entries["full backup"].version == "0001_initial"
+    assert entries["full backup"].path == full.path and entries["full backup"].version == HEAD
     assert entries["full backup"].files == full.files and entries["full backup"].size > full.bytes
     for entry in entries.values():
         assert (
@@ -162,7 +166,7 @@ def test_restore_puts_the_backup_in_place_and_keeps_the_current_database(
     home, backup = home_with_backup
     before = digest(home / "db.sqlite")
     result = restoring.restore(backup, home=home)
-    assert result.kind == "pre-migration" and result.version == "0001_initial"
+    assert result.kind == "pre-migration" and result.version == HEAD
     assert dataset_names(home / "db.sqlite") == ["before"]
     assert result.previous is not None and result.previous.parent == home / "backups"
     assert result.previous.name.endswith("-before-restore.sqlite")
@@ -248,7 +252,7 @@ def test_restore_refuses_bad_input_with_a_typed_error(
 
 def test_restore_refuses_a_corrupt_backup(home_with_backup: tuple[Path, Path]) -> None:
     home, backup = home_with_backup
-    corrupt = home / "backups" / backup.name.replace("0001_initial", "0001_initial-damaged")
+    corrupt = home / "backups" / backup.name.replace(HEAD, f"{HEAD}-damaged")
     shutil.copyfile(backup, corrupt)
     with closing(sqlite3.connect(corrupt)) as conn:  # an index that no longer matches its table
         conn.execute("CREATE INDEX damaged ON dataset (name)")
@@ -268,7 +272,7 @@ def test_restore_refuses_a_corrupt_backup(home_with_backup: tuple[Path, Path]) -
 
 def test_restore_refuses_a_backup_from_a_newer_version(home_with_backup: tuple[Path, Path]) -> None:
     home, backup = home_with_backup
-    newer = home / "backups" / backup.name.replace("0001_initial", "0099_future")
+    newer = home / "backups" / backup.name.replace(HEAD, "0099_future")
     shutil.copyfile(backup, newer)
     with closing(sqlite3.connect(newer)) as conn:
         conn.execute(

@@ -1,10 +1,14 @@
-"""The adoption step ``0000_adopt_dashai_legacy``: a legacy DashAI database becomes step 0001's schema.
+"""The adoption step ``0000_adopt_dashai_legacy``: a legacy DashAI database becomes this store's schema.
 
 Run by the migration runner (``Migrator.migrate``) under its lock, when the database
-holds Alembic's ``alembic_version`` and no ``dashai_schema_migration``. It records two
-rows in the version table: itself (sequence 0) and ``0001_initial`` (sequence 1), whose
-schema it built by calling that step's own ``upgrade``; later steps then apply as usual
-and a second run finds nothing to do.
+holds Alembic's ``alembic_version`` and no ``dashai_schema_migration``. It records itself
+(sequence 0), ``0001_initial`` (sequence 1), whose schema it built by calling that step's
+own ``upgrade``, and every later registered step, whose ``upgrade`` it runs over the
+adopted rows in the same transaction; a second run finds nothing to do. The later steps
+run inside the adoption because DashAI's rows may hold values only a later step allows
+(metric levels EPOCH, FOLD, ... and split FULL, step 0002): they are copied into step
+0001's tables with CHECKs not enforced, the later steps widen the CHECKs, and
+``PRAGMA quick_check`` then verifies every row against the final schema before COMMIT.
 
 Order of work, chosen so that a failure leaves the legacy home exactly as it was:
 
@@ -14,8 +18,9 @@ Order of work, chosen so that a failure leaves the legacy home exactly as it was
    rows (:mod:`.survey`); stage their files into ``<home>/.dashai-adoption/files/`` — hard
    links (copies where linking fails) and converted figures, legacy files untouched; rename
    DashAI's tables aside, create step 0001's schema, copy every row with its id, drop the
-   legacy tables, raise ``sqlite_sequence`` above every legacy id (quarantined ones too),
-   record the version rows, ``PRAGMA foreign_key_check``; COMMIT. On any failure: ROLLBACK
+   legacy tables, apply the later steps, raise ``sqlite_sequence`` above every legacy id
+   (quarantined ones too), ``PRAGMA quick_check``, record the version rows,
+   ``PRAGMA foreign_key_check``; COMMIT. On any failure: ROLLBACK
    (the database file is byte-identical) and the staging folder is removed.
 3. After COMMIT (:func:`finish_pending`, idempotent, also run at the next start if a crash
    interrupted it): the legacy files that were adopted move to
@@ -33,7 +38,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,6 +73,7 @@ class AdoptionResult:
     report: Path
     duration_ms: float
     initial_ms: float
+    later: tuple[tuple[str, float], ...] = ()  # (step id, duration in ms) of each later step
 
 
 def _checksum() -> str:
@@ -119,7 +125,8 @@ def describe(conv: survey.Conversion, home: Path, path: Path) -> list[str]:
     lines = [
         f"legacy DashAI database (Alembic revision {conv.revision or '?'}, "
         f"journal mode {conv.journal_mode}): "
-        f"it will be adopted in place as step {ADOPTION_ID}, then the schema is 0001_initial",
+        f"it will be adopted in place as step {ADOPTION_ID}, then the schema is 0001_initial "
+        "and the later steps apply",
         f"  backup first: {layout.backups(home)}/db-<time>-legacy-{conv.revision or 'unknown'}.sqlite"
         " (VACUUM INTO)",
     ]
@@ -182,6 +189,7 @@ def adopt(runner: Migrator, on_backup: Callable[[Path], None] | None = None) -> 
     database file, and its first step, whose schema the adoption builds. Raises SchemaError
     (not adoptable; nothing written) or MigrationError (rolled back; backup named)."""
     home, path, initial_step = runner.home, runner.database_file, runner.steps[0]
+    later_steps = runner.steps[1:]  # legacy rows may need them (e.g. metric levels 0002 allows)
     staging = home / STAGING
     db = _connect(path)
     try:
@@ -199,8 +207,8 @@ def adopt(runner: Migrator, on_backup: Callable[[Path], None] | None = None) -> 
             with db.atomic():
                 conv = survey.read(db.connection(), home)
                 report = _stage(home, staging, conv, stamp, path, backup)
-                initial_ms = _rebuild(db, conv, initial_step)
-                _record_versions(db, initial_step, started, initial_ms)
+                initial_ms, later = _rebuild(db, conv, initial_step, later_steps)
+                _record_versions(db, initial_step, started, initial_ms, later_steps, later)
                 SqliteBackend(db).check_foreign_keys("adoption")
                 _fail_point("before-commit")
         except BaseException as exc:
@@ -217,7 +225,13 @@ def adopt(runner: Migrator, on_backup: Callable[[Path], None] | None = None) -> 
         db.execute_sql("PRAGMA journal_mode = wal")
     finally:
         db.close()
-    return AdoptionResult(backup, layout.backups(home) / report, duration_ms, initial_ms)
+    return AdoptionResult(
+        backup,
+        layout.backups(home) / report,
+        duration_ms,
+        initial_ms,
+        tuple(zip((s.id for s in later_steps), later, strict=True)),
+    )
 
 
 def _preflight(db: peewee.SqliteDatabase, home: Path, path: Path, stamp: str) -> Path:
@@ -304,7 +318,9 @@ def _stage(home: Path, staging: Path, conv: survey.Conversion, stamp: str, path:
 # -- the database ----------------------------------------------------------------------------------
 
 
-def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: Step) -> float:
+def _rebuild(
+    db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: Step, later_steps: Sequence[Step]
+) -> tuple[float, list[float]]:
     from playhouse.migrate import SchemaMigrator
 
     conn = db.connection()
@@ -327,7 +343,13 @@ def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: S
         rows = conv.rows.get(table, [])
         if table == "metric":
             if table in conv.present:
-                _copy_metrics(conn, conv.skipped_metrics)
+                # Values a later step allows (survey.SPLITS/LEVELS are the current ones) do
+                # not pass step 0001's CHECKs yet; quick_check below verifies the final ones.
+                conn.execute("PRAGMA ignore_check_constraints = ON")
+                try:
+                    _copy_metrics(conn, conv.skipped_metrics)
+                finally:
+                    conn.execute("PRAGMA ignore_check_constraints = OFF")
             continue
         if not rows:
             continue
@@ -340,6 +362,11 @@ def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: S
         )
     for name in names:
         conn.execute(f'DROP TABLE "{LEGACY_PREFIX}{name}"')
+    later = []
+    for step in later_steps:
+        step_started = time.perf_counter()
+        step.module.upgrade(SchemaMigrator.from_database(db), db)
+        later.append((time.perf_counter() - step_started) * 1000)
     # Ids are never reused: not the adopted ones, nor those of rows left in quarantine.
     for table, high in conv.high_water.items():
         if high <= 0:
@@ -348,7 +375,10 @@ def _rebuild(db: peewee.SqliteDatabase, conv: survey.Conversion, initial_step: S
             conn.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", (high, table))
         else:
             conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, high))
-    return initial_ms
+    problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+    if problems != ["ok"]:
+        raise errors.IntegrityError(f"adopted rows fail this store's schema: {'; '.join(problems[:5])}")
+    return initial_ms, later
 
 
 def _copy_metrics(conn: Any, skipped: set[int]) -> None:
@@ -387,7 +417,12 @@ def _copy_metrics(conn: Any, skipped: set[int]) -> None:
 
 
 def _record_versions(
-    db: peewee.SqliteDatabase, initial_step: Step, started: float, initial_ms: float
+    db: peewee.SqliteDatabase,
+    initial_step: Step,
+    started: float,
+    initial_ms: float,
+    later_steps: Sequence[Step] = (),
+    later_ms: Sequence[float] = (),
 ) -> None:
     adoption_ms = (time.perf_counter() - started) * 1000
     record_versions(
@@ -395,6 +430,10 @@ def _record_versions(
         [
             VersionRow(ADOPTION_SEQUENCE, ADOPTION_ID, _checksum(), adoption_ms),
             VersionRow(initial_step.sequence, initial_step.id, initial_step.checksum, initial_ms),
+            *(
+                VersionRow(step.sequence, step.id, step.checksum, ms)
+                for step, ms in zip(later_steps, later_ms, strict=True)
+            ),
         ],
     )
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..enums import LevelEnum, SplitEnum, names
 from ..files import layout
 from .convert import (
     figure_from_pickle,
@@ -49,8 +50,10 @@ from .convert import (
 )
 
 STATUS = ("NOT_STARTED", "DELIVERED", "STARTED", "FINISHED", "ERROR")
-SPLITS = ("TRAIN", "VALIDATION", "TEST")
-LEVELS = ("LAST", "STEP", "BATCH", "TRIAL")
+# The current values: the adoption runs every registered step, so the rows end in this
+# code's schema (DashAI logs EPOCH, FOLD, OUTER_FOLD, LAST_OUTER and FULL; step 0002).
+SPLITS = names(SplitEnum)
+LEVELS = names(LevelEnum)
 PLUGIN_STATUS = ("REGISTERED", "INSTALLED", "ERROR")
 PLUGIN_TAGS = ("DashAI", "Package", "Task", "Model", "Metric", "Dataloader", "Converter", "Explainer")
 DATA_TYPES = ("str", "json", "image", "bytes")

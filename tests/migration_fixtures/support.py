@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import peewee
+from dashai_store.migrations import REGISTRY
 
 from dashai_store import models
 from dashai_store.database import connect_postgres, connect_sqlite
@@ -19,6 +20,11 @@ MIGRATE_SCRIPT = REPO / "scripts" / "migrate.py"
 WRAPPER = Path(__file__).resolve().parent / "migrate_with.py"
 PYTHON = sys.executable
 TIMEOUT_S = 60
+
+# The real registry's step ids in order, and its head (what a fresh store is migrated to);
+# the test-only steps of this package are numbered after them.
+BASE: list[str] = [str(m.ID) for m in REGISTRY]
+HEAD = BASE[-1]
 
 # The 16 DashAI tables, the pending-deletion table and the runner's version table.
 EXPECTED_TABLES = (
@@ -56,7 +62,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def run_with(extra: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """The migrate command line with test-only steps (``m0002_x[,m0003_y]``) appended."""
+    """The migrate command line with test-only steps (``m0003_x[,m0004_y]``) appended."""
     return subprocess.run(
         [PYTHON, str(WRAPPER), extra, *args], capture_output=True, text=True, timeout=TIMEOUT_S, cwd=REPO
     )

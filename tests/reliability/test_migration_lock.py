@@ -50,7 +50,7 @@ def test_the_documented_restore_command_brings_back_the_backup(home: Path) -> No
         datasets.create("iris", pa.table({"x": [1, 2, 3]}))
     # A test-only step: the runner backs the database up before applying it.
     proc = subprocess.run(
-        [PYTHON, str(WRAPPER), "m0002_add_column", "--home", str(home)],
+        [PYTHON, str(WRAPPER), "m0003_add_column", "--home", str(home)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -69,6 +69,6 @@ def test_the_documented_restore_command_brings_back_the_backup(home: Path) -> No
     subprocess.run(["bash", "-c", command], check=True, timeout=60)
 
     assert sqlite_problems(home / "db.sqlite") == []
-    with open_store(home, migrate=False):  # at the backup's version (0001): it opens as it is
+    with open_store(home, migrate=False):  # at the backup's version: it opens as it is
         assert [d.name for d in datasets.list()] == ["iris"]
         assert datasets.load_table(datasets.get_by_name("iris").id).column("x").to_pylist() == [1, 2, 3]

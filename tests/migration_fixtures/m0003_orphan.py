@@ -9,7 +9,7 @@ from __future__ import annotations
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0002_orphan"
+ID = "0003_orphan"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:
