@@ -267,6 +267,20 @@ def to_record(record_type: type[R], row: Any, /, **overrides: Any) -> R:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BadRow:
+    """A row whose stored value this code cannot read (hand-edited, or written outside the store).
+
+    ``column`` names the value at fault and ``problem`` says what is wrong with it; the row
+    stays readable as far as it can be, and deletable.
+    """
+
+    table: str
+    row_id: int
+    column: str
+    problem: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class MissingFile:
     """A path a row refers to that is not on disk, or that points outside the home.
 
@@ -311,6 +325,14 @@ class CheckReport:
     pending_deletions: tuple[Path, ...]
     recent_files: tuple[Path, ...]
     notes: tuple[str, ...]
+    #: Symbolic links found in the managed folders (the store never follows them).
+    symlinks: tuple[Path, ...] = ()
+    #: Rows whose values cannot be read as the schema means them.
+    bad_rows: tuple[BadRow, ...] = ()
+    #: Deletions another process is carrying out right now: in-flight work, not a problem.
+    in_flight_deletions: tuple[Path, ...] = ()
+    #: Staging folders of backups that never finished (a killed ``dashai-store backup``).
+    partial_backups: tuple[Path, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -321,6 +343,9 @@ class CheckReport:
             or self.unowned_files
             or self.stale_temp_files
             or self.pending_deletions
+            or self.symlinks
+            or self.bad_rows
+            or self.partial_backups
         )
 
 
