@@ -117,6 +117,13 @@ import platform
 import pyarrow as pa, pyarrow.ipc, pyarrow.compute, pyarrow.csv, pyarrow.parquet
 from dashai_store import datasets, errors, open_store, maintenance, files, runs, models
 from dashai_store import migrator, locks, store, cascade, lifecycle
+# Every module, the lazily imported ones and the migration steps too: the checkout itself
+# may be unreadable to nobody (a clone in a 0700 temporary folder).
+import importlib, pkgutil, dashai_store
+for module in pkgutil.walk_packages(dashai_store.__path__, "dashai_store."):
+    if not module.name.startswith(("dashai_store.demo", "dashai_store._pyinstaller")):
+        importlib.import_module(module.name)
+migrator.default_steps()
 os.setgid(65534)
 os.setuid(65534)
 
