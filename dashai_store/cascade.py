@@ -176,6 +176,7 @@ def delete_rows(model: type[models.BaseModel], ids: Iterable[int]) -> int:
         chunk = id_list[chunk_start : chunk_start + 500]
         deleted += model.delete().where(model.id.in_(chunk)).execute()
     delete_after_commit(*paths)
+    tx.free_if_disk_full(*paths)
     return deleted
 
 

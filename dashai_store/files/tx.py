@@ -111,6 +111,29 @@ def delete_after_commit(*relative_paths: str | None) -> None:
     store.after_commit(delete_now)
 
 
+def free_if_disk_full(*relative_paths: str) -> None:
+    """If the current write transaction fails on a full disk, free these paths at once and
+    run it again (``Store.on_disk_full``): deleting must work on a full disk.
+
+    For the paths a deletion records with :func:`delete_after_commit`: the database needs
+    a little space to commit the deletion, which the deleted files give back. Only if the
+    second run fails too do rows remain that name the freed files (``check`` reports them;
+    deleting again finishes).
+    """
+    base = home()
+    targets = [rel for rel in relative_paths if deletable(rel) is None]
+
+    def free() -> None:
+        for rel in targets:
+            try:
+                io.remove_within(base, rel)
+            except (OSError, errors.UnsafePath):
+                continue
+
+    if targets:
+        current().on_disk_full(free)
+
+
 def discard_on_rollback(*relative_paths: str) -> None:
     """Delete these files or folders if the current write transaction (or savepoint) rolls back.
 
@@ -341,7 +364,13 @@ def save_staged(
     target = f"{folder}/{stem}.{uuid.uuid4().hex}{dot}{suffix}" if replacing else final
     discard_on_rollback(target)  # no committed row refers to it yet
     result = write(target)
-    stale = [committed] if committed and committed not in (final, target) else []
+    # The row's previous file goes only if it lies in the row's own folder (a path a row
+    # claims elsewhere — another row's file — is never its to delete).
+    stale = (
+        [committed]
+        if committed and committed not in (final, target) and layout.within(committed, folder)
+        else []
+    )
     # Staged files a crash left behind: no row names them (the caller holds the row's lock).
     try:
         names = io.list_within(base, folder)
