@@ -33,7 +33,10 @@ def resolve(relative_path: str | os.PathLike[str]) -> Path:
     if "\x00" in text:
         raise errors.UnsafePath(f"path {text!r} contains a NUL byte")
     base = home()
-    candidate = (base / text).resolve()
+    try:
+        candidate = (base / text).resolve()
+    except (RuntimeError, OSError) as exc:  # a link loop (RuntimeError before Python 3.13)
+        raise errors.UnsafePath(f"path {text!r} in the store home {base} cannot be resolved: {exc}") from exc
     if candidate != base and base not in candidate.parents:
         raise errors.UnsafePath(f"path {text!r} points outside the store home {base}")
     return candidate
