@@ -167,6 +167,64 @@ def test_a_recorded_path_behind_a_linked_folder_is_refused(store: Store, outside
     assert files.pending_deletions() == []
 
 
+def test_a_link_loop_is_reported_not_a_crash(store: Store) -> None:
+    run_id = _run(datasets.create("a", _table()).id)
+    runs.save_plot(run_id, "history", FIGURE_A)
+    plot = store.home / files.layout.run_plot(run_id, "history")
+    plot.unlink()
+    plot.symlink_to(plot)  # a link to itself
+    report = maintenance.check(grace_s=0)  # used to raise RuntimeError (pathlib's loop error)
+    assert plot in report.symlinks
+    assert [m.reason for m in report.missing_files if m.path == plot] == ["outside the home"]
+    runs.delete(run_id)
+    files.wait_for_trash(store.home)
+    assert not os.path.lexists(plot)
+
+
+def test_nothing_is_written_through_a_linked_folder(store: Store, outside: Path) -> None:
+    before = _tree(outside)
+    victim = datasets.create("victim", _table(7))
+    run_id = _run(datasets.create("a", _table()).id)
+    plots = store.home / "runs" / str(run_id) / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(plots)
+    plots.symlink_to(outside, target_is_directory=True)
+    with pytest.raises(errors.UnsafePath, match="symbolic link"):
+        runs.save_plot(run_id, "history", FIGURE_A)
+    assert _tree(outside) == before
+    # A link at the file's own name is replaced, never written through.
+    plots.unlink()
+    runs.save_plot(run_id, "history", FIGURE_A)
+    plot = store.home / files.layout.run_plot(run_id, "history")
+    plot.unlink()
+    plot.symlink_to(victim.file_path)
+    runs.save_plot(run_id, "history", FIGURE_B)  # staged, then promoted over the link
+    assert datasets.load_table(victim.id).num_rows == 7
+    assert runs.load_plot(run_id, "history", as_figure=False)["layout"]["title"]["text"] == "B"
+    assert not plot.is_symlink()
+
+
+def test_the_no_follow_primitives_refuse_a_link_on_the_way(tmp_path: Path, outside: Path) -> None:
+    home = tmp_path / "home"
+    (home / "runs").mkdir(parents=True)
+    (home / "runs" / "1").symlink_to(outside, target_is_directory=True)
+    before = _tree(outside)
+    with pytest.raises(errors.UnsafePath):
+        io.remove_within(home, "runs/1/precious.txt")
+    with pytest.raises(errors.UnsafePath):
+        io.move_within(home, "runs/1/inner", ".trash", "x")
+    (home / "datasets" / "2").mkdir(parents=True)
+    (home / "datasets" / "2" / "f").write_text("x")
+    with pytest.raises(errors.UnsafePath):
+        io.move_within(home, "datasets/2/f", "runs/1", "stolen")  # into a linked folder
+    assert _tree(outside) == before
+    io.remove_within(home, "runs/1")  # the link itself goes, its target stays
+    assert _tree(outside) == before and not os.path.lexists(home / "runs" / "1")
+    for bad in ("../x", "/etc", "runs/../..", "", "runs//1"):
+        with pytest.raises(errors.UnsafePath):
+            io.remove_within(home, bad)
+
+
 # -- 5. deletion follows the layout, not a path a row claims ----------------------------------------
 
 
