@@ -225,5 +225,5 @@ def clear_result(explorer_id: int) -> ExplorerRecord:
     check_id(explorer_id, "explorer")
     row = fetch(models.Explorer, explorer_id, lock=True)
     moved = move(models.Explorer, explorer_id, RunStatus.NOT_STARTED, extra={"exploration_path": None})
-    files.delete_after_commit(row.exploration_path)
+    files.delete_after_commit(row.exploration_path, within=files.layout.explorer_folder(explorer_id))
     return explorer_record(moved)

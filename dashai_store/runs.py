@@ -208,6 +208,7 @@ def update_parameters(
         old.run_path,
         *(getattr(old, column) for column in _PLOT_COLUMNS),
         *_artifact_paths(old.artifacts),
+        within=files.layout.run_folder(run_id),  # never a path the row claims elsewhere
     )
     return _record(row)
 

@@ -277,6 +277,27 @@ def test_hand_edited_paths_of_every_kind_stay(store: Store) -> None:
     assert datasets.load_table(victim.id).num_rows == 7
 
 
+def test_a_reset_or_cleared_row_leaves_a_foreign_file_it_claims(store: Store) -> None:
+    victim = datasets.create("victim", _table(7))
+    ds = datasets.create("a", _table())
+    run_id = _run(ds.id)
+    nb = notebooks.create(ds.id, "nb")
+    exp = explorers.create(nb.id, "describe", ["x"])
+    explorers.save_result(exp.id, {"a": 1})
+    stolen = files.layout.dataset_file(victim.id)
+
+    def edit() -> None:
+        models.Run.update(plot_slice_path=stolen).where(models.Run.id == run_id).execute()
+        models.Explorer.update(exploration_path=stolen).where(models.Explorer.id == exp.id).execute()
+
+    run_in_transaction(edit)
+    runs.update_parameters(run_id, {"C": 2})  # DashAI's reset: the run's files go
+    explorers.clear_result(exp.id)
+    files.wait_for_trash(store.home)
+    assert datasets.load_table(victim.id).num_rows == 7
+    assert not (store.home / "runs" / str(run_id)).exists()
+
+
 # -- 11. a pending deletion outside the home ---------------------------------------------------------
 
 

@@ -75,13 +75,14 @@ def deletable(rel: str) -> str | None:
 # -- deletion after commit, discard on rollback ------------------------------------------------
 
 
-def delete_after_commit(*relative_paths: str | None) -> None:
+def delete_after_commit(*relative_paths: str | None, within: str | None = None) -> None:
     """Delete these files or folders once the current write transaction commits.
 
     Must be called inside a write transaction (a facade function decorated with
     ``@writes``). The deletion is recorded in that transaction, so a crash between COMMIT
     and the unlink leaves a record that the next open (or ``maintenance.gc``) completes.
-    A path the store may not delete (outside every row folder) is not recorded: it is
+    A path the store may not delete (outside every row folder, or outside ``within``: the
+    layout folder of the row whose recorded paths these are) is not recorded: it is
     reported on the ``dashai_store.files`` logger and left alone.
     """
     store = current()
@@ -95,6 +96,8 @@ def delete_after_commit(*relative_paths: str | None) -> None:
             log.warning("not deleting %s: %s", path, exc)
             continue
         why = deletable(rel)
+        if why is None and within is not None and not layout.within(rel, within):
+            why = f"it is not in the row's own folder {within}"
         if why is not None:
             log.warning("not deleting %s: %s", rel, why)
             continue
@@ -365,12 +368,8 @@ def save_staged(
     discard_on_rollback(target)  # no committed row refers to it yet
     result = write(target)
     # The row's previous file goes only if it lies in the row's own folder (a path a row
-    # claims elsewhere — another row's file — is never its to delete).
-    stale = (
-        [committed]
-        if committed and committed not in (final, target) and layout.within(committed, folder)
-        else []
-    )
+    # claims elsewhere — another row's file — is never its to delete: ``within``).
+    stale = [committed] if committed and committed not in (final, target) else []
     # Staged files a crash left behind: no row names them (the caller holds the row's lock).
     try:
         names = io.list_within(base, folder)
@@ -381,7 +380,7 @@ def save_staged(
             middle = entry[len(stem) + 1 : len(entry) - len(dot + suffix)]
             if len(middle) == 32 and all(c in "0123456789abcdef" for c in middle):
                 stale.append(f"{folder}/{entry}")
-    delete_after_commit(*(p for p in stale if p != target))
+    delete_after_commit(*(p for p in stale if p != target), within=folder)
     if replacing:
 
         def promote() -> None:
