@@ -31,7 +31,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import errors
@@ -53,7 +53,7 @@ def lexical(path: str | os.PathLike[str]) -> str:
     text = os.fspath(path)
     if os.path.isabs(text):
         try:
-            text = PurePosixPath(Path(text).relative_to(home()).as_posix()).as_posix()
+            text = Path(text).relative_to(home()).as_posix()
         except ValueError as exc:
             raise errors.UnsafePath(f"path {text!r} points outside the store home {home()}") from exc
     io.split_relative(text)
