@@ -5,9 +5,13 @@ those rows own, so a facade ``delete`` can schedule them (``files.delete_after_c
 in the same transaction. It is the one place that maps rows to the files they own:
 
 * ``OWNED_FOLDERS`` — the folder each row owns by the layout (``files.layout``, named by its id);
-* ``FILE_COLUMNS`` — path columns whose files the row owns. ``notebook.file_path`` is
-  not one: at position 0 it is the source dataset's own file, shared, never the
-  notebook's to delete.
+* ``FILE_COLUMNS`` — path columns naming the row's files (for ``check``, ``gc`` and
+  ``backup``). ``notebook.file_path`` is not one: at position 0 it is the source
+  dataset's own file, shared, never the notebook's to delete.
+
+Deleting follows the layout, never a path a row claims (:func:`owned_paths`): a row's
+files are its layout folder (or a notebook step's snapshot file); a recorded path
+elsewhere — hand-edited, or another row's file — is reported and left alone.
 
 ``maintenance.check`` uses :func:`referenced_paths` to find files that no row owns;
 :func:`finish_pending_deletions` uses it to keep a deleted path a row refers to again.
@@ -15,6 +19,7 @@ in the same transaction. It is the one place that maps rows to the files they ow
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -23,6 +28,8 @@ from peewee import ForeignKeyField
 from . import models
 from .files import delete_after_commit, layout, tx
 from .files.tx import still_referenced
+
+log = logging.getLogger("dashai_store.files")
 
 OWNED_FOLDERS: dict[type[models.BaseModel], Callable[[Any], str]] = {
     models.Dataset: lambda row: layout.dataset_folder(row.id),
@@ -91,24 +98,64 @@ def descendants(model: type[models.BaseModel], ids: Iterable[int]) -> dict[type[
     return found
 
 
+def _own_places(model: type[models.BaseModel], row: Any, sessions: dict[int, int]) -> tuple[str, ...]:
+    """Where the layout puts row's files: its folder, or (a converter) its snapshot file."""
+    folder = OWNED_FOLDERS.get(model)
+    if folder is not None:
+        return (folder(row),)
+    if model is models.Converter:
+        return (layout.notebook_snapshot(row.notebook_id, row.id),)
+    if model is models.ProcessData and row.process_id in sessions:
+        return (layout.generative_process_folder(sessions[row.process_id], row.process_id),)
+    return ()
+
+
+def _claimed(model: type[models.BaseModel], row: Any) -> Iterator[tuple[str, str]]:
+    """(column, path) of every file path the row records."""
+    for column in FILE_COLUMNS.get(model, ()):
+        value = getattr(row, column)
+        if value:
+            yield column, value
+    if model is models.ProcessData and row.data_type in FILE_DATA_TYPES and row.data:
+        yield "data", row.data
+
+
 def owned_paths(model: type[models.BaseModel], ids: Iterable[int]) -> list[str]:
-    """Home-relative files and folders that rows ``ids`` of ``model`` own."""
+    """Home-relative files and folders that rows ``ids`` of ``model`` own, by the layout only.
+
+    A row owns its layout folder (``datasets/<id>``), or, a notebook step, its snapshot
+    ``notebooks/<notebook>/<id>.arrow``; a path the row records elsewhere — a
+    ``file_path`` hand-edited to another dataset's file — is never its to delete: it is
+    left alone and reported on the ``dashai_store.files`` logger.
+    """
     id_list = sorted(set(ids))
     if not id_list:
         return []
     paths: list[str] = []
-    columns = FILE_COLUMNS.get(model, ())
-    folder = OWNED_FOLDERS.get(model)
-    if folder is None and not columns and model is not models.ProcessData:
+    if model not in OWNED_FOLDERS and model not in FILE_COLUMNS and model is not models.ProcessData:
         return paths
     for chunk_start in range(0, len(id_list), 500):
         chunk = id_list[chunk_start : chunk_start + 500]
-        for row in model.select().where(model.id.in_(chunk)).iterator():
-            if folder is not None:
-                paths.append(folder(row))
-            paths.extend(getattr(row, column) for column in columns if getattr(row, column))
-            if model is models.ProcessData and row.data_type in FILE_DATA_TYPES:
-                paths.append(row.data)
+        rows = list(model.select().where(model.id.in_(chunk)).iterator())
+        sessions: dict[int, int] = {}
+        if model is models.ProcessData:
+            gp = models.GenerativeProcess
+            process_ids = sorted({row.process_id for row in rows})
+            query: Any = gp.select(gp.id, gp.session).where(gp.id.in_(process_ids)).tuples()
+            sessions = {int(pair[0]): int(pair[1]) for pair in query}
+        for row in rows:
+            places = _own_places(model, row, sessions)
+            paths.extend(places)
+            for column, claimed in _claimed(model, row):
+                if not any(layout.within(claimed, place) for place in places):
+                    log.warning(
+                        "%s %s: %s %r is not in the row's own layout place %s; not deleting it",
+                        model._meta.table_name,
+                        row.id,
+                        column,
+                        claimed,
+                        ", ".join(places) or "(none)",
+                    )
     return paths
 
 
@@ -129,6 +176,7 @@ def delete_rows(model: type[models.BaseModel], ids: Iterable[int]) -> int:
         chunk = id_list[chunk_start : chunk_start + 500]
         deleted += model.delete().where(model.id.in_(chunk)).execute()
     delete_after_commit(*paths)
+    tx.free_if_disk_full(*paths)
     return deleted
 
 

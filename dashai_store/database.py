@@ -158,6 +158,18 @@ class Store:
             raise errors.StoreError("on_rollback() called outside a write transaction")
         pending.append(callback)
 
+    def on_disk_full(self, callback: Callable[[], None]) -> None:
+        """If the current write transaction fails on a full disk, run ``callback`` (after the
+        rollback) and run the transaction once more.
+
+        For freeing space that the transaction would free anyway once committed (a deletion's
+        files), so a user can free space through the app on a full disk.
+        """
+        pending = getattr(self._local, "on_disk_full", None)
+        if pending is None:
+            raise errors.StoreError("on_disk_full() called outside a write transaction")
+        pending.append(callback)
+
     def on_close(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the store closes, before its connection does (in order added).
 
@@ -235,6 +247,19 @@ def is_busy(exc: BaseException) -> bool:
         return True
     code = getattr(getattr(exc, "orig", None) or exc.__cause__, "pgcode", None)
     return code in _PG_RETRY_CODES
+
+
+_FULL_MESSAGES = ("database or disk is full", "no space left on device")
+_PG_DISK_FULL = "53100"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (a driver error or its translation) says the disk is full."""
+    text = str(exc).lower()
+    if any(message in text for message in _FULL_MESSAGES):
+        return True
+    code = getattr(getattr(exc, "orig", None) or exc.__cause__, "pgcode", None)
+    return code == _PG_DISK_FULL
 
 
 def translate(exc: BaseException) -> errors.StoreError:
@@ -339,9 +364,13 @@ def run_in_transaction(fn: Callable[[], T]) -> T:
     if _in_transaction(store):
         return _run_savepoint(store, fn)
     delay = 0.05
-    for attempt in range(1, store.attempts + 1):
+    reclaimed = False  # a full disk gets one more run, after the on_disk_full callbacks
+    attempt = 0
+    while attempt < store.attempts:
+        attempt += 1
         store._local.after_commit = []
         store._local.on_rollback = []
+        store._local.on_disk_full = []
         try:
             with translated(), store.db.atomic():
                 try:
@@ -355,6 +384,11 @@ def run_in_transaction(fn: Callable[[], T]) -> T:
             callbacks = store._local.after_commit
         except BaseException as exc:
             _undo(store._local.on_rollback)  # COMMIT itself failed
+            if store._local.on_disk_full and not reclaimed and is_disk_full(exc):
+                reclaimed = True
+                attempt -= 1
+                _undo(store._local.on_disk_full)
+                continue
             if not isinstance(exc, errors.StoreBusy) or attempt == store.attempts:
                 raise
             time.sleep(delay * (1 + random.random()))
@@ -363,6 +397,7 @@ def run_in_transaction(fn: Callable[[], T]) -> T:
         finally:
             store._local.after_commit = None
             store._local.on_rollback = None
+            store._local.on_disk_full = None
         for callback in callbacks:
             callback()
         return result

@@ -186,12 +186,14 @@ def _save(explorer_id: int, file_name: str, content: bytes) -> ExplorerRecord:
     # The file is written under the row lock, so a concurrent delete of the explorer
     # either happens first (NotFound, nothing written) or after (and removes the file).
     row = fetch(models.Explorer, explorer_id, lock=True)
-    path = files.layout.explorer_result(explorer_id, file_name)
-    if row.exploration_path != path:
-        files.discard_on_rollback(path)  # a new name: if this does not commit, no row owns it
-    files.write_bytes(path, content)
-    if row.exploration_path and row.exploration_path != path:
-        files.delete_after_commit(row.exploration_path)
+    # Staged: a new result never overwrites the committed one before COMMIT; the previous
+    # file (another extension) goes once this commits.
+    path, _ = files.save_staged(
+        files.layout.explorer_result(explorer_id, file_name),
+        lambda target: files.write_bytes(target, content),
+        committed=row.exploration_path,
+        repoint=files.repoint_column(models.Explorer, explorer_id, "exploration_path"),
+    )
     models.Explorer.update(exploration_path=path, last_modified=utcnow()).where(
         models.Explorer.id == explorer_id
     ).execute()
@@ -223,5 +225,5 @@ def clear_result(explorer_id: int) -> ExplorerRecord:
     check_id(explorer_id, "explorer")
     row = fetch(models.Explorer, explorer_id, lock=True)
     moved = move(models.Explorer, explorer_id, RunStatus.NOT_STARTED, extra={"exploration_path": None})
-    files.delete_after_commit(row.exploration_path)
+    files.delete_after_commit(row.exploration_path, within=files.layout.explorer_folder(explorer_id))
     return explorer_record(moved)

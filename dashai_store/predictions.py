@@ -113,11 +113,13 @@ def save_results(prediction_id: int, table: pa.Table) -> PredictionRecord:
             f"results of prediction {prediction_id} must be a pyarrow.Table, got {type(table).__name__}"
         )
     row = fetch(models.Prediction, prediction_id, lock=True)
-    relative = files.layout.prediction_results(prediction_id)
-    if row.results_path is None:
-        # A first save: if this transaction rolls back, no row would point at the file.
-        files.discard_on_rollback(relative)
-    files.write_arrow(relative, table)
+    # Staged: new results never overwrite the committed ones before COMMIT.
+    relative, _ = files.save_staged(
+        files.layout.prediction_results(prediction_id),
+        lambda target: files.write_arrow(target, table),
+        committed=row.results_path,
+        repoint=files.repoint_column(models.Prediction, prediction_id, "results_path"),
+    )
     models.Prediction.update(results_path=relative, last_modified=utcnow()).where(
         models.Prediction.id == prediction_id
     ).execute()

@@ -208,6 +208,7 @@ def update_parameters(
         old.run_path,
         *(getattr(old, column) for column in _PLOT_COLUMNS),
         *_artifact_paths(old.artifacts),
+        within=files.layout.run_folder(run_id),  # never a path the row claims elsewhere
     )
     return _record(row)
 
@@ -281,14 +282,22 @@ def save_plot(run_id: int, kind: str, figure: Any) -> RunRecord:
 
     ``kind`` is one of :data:`PLOT_KINDS`; the file is ``runs/<id>/plots/<kind>.json`` and
     ``plot_<kind>_path`` points at it. A bad kind or figure is a ValidationError (no file).
+    A plot saved again is written under a staged name and promoted after COMMIT
+    (:func:`files.save_staged`), so a rollback or crash keeps the committed figure.
     """
     check_id(run_id, "run")
     _check_kind(kind)
     files.figure_json(figure)  # validate before touching the disk
-    fetch(models.Run, run_id)
-    relative = files.layout.run_plot(run_id, kind)
-    files.write_figure(relative, figure)
-    columns = {f"plot_{kind}_path": relative, "run_path": files.layout.run_folder(run_id)}
+    column = f"plot_{kind}_path"
+    row = fetch(models.Run, run_id, lock=True)
+    # Staged: a re-saved plot never overwrites the committed one before COMMIT.
+    relative, _ = files.save_staged(
+        files.layout.run_plot(run_id, kind),
+        lambda target: files.write_figure(target, figure),
+        committed=getattr(row, column),
+        repoint=files.repoint_column(models.Run, run_id, column),
+    )
+    columns = {column: relative, "run_path": files.layout.run_folder(run_id)}
     models.Run.update(**columns, last_modified=utcnow()).where(models.Run.id == run_id).execute()
     return _record(fetch(models.Run, run_id))
 

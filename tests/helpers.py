@@ -139,3 +139,16 @@ def transaction_held_open(action: Callable[[], object]) -> Iterator[None]:
         release.set()
         thread.join(10)
     assert not failures, failures
+
+
+def settle_files(home: Path) -> None:
+    """Free tables nobody holds any more and retry the deletions the OS refused meanwhile,
+    as the next open does: under the Windows emulation (``files.io.emulating_windows``) a
+    file still mapped when its row was deleted stays until then."""
+    import gc
+
+    from dashai_store import cascade
+
+    gc.collect()
+    cascade.finish_pending_deletions()
+    files.wait_for_trash(home)

@@ -230,7 +230,7 @@ def _record(*paths: str) -> None:
     )
 
 
-def test_carry_out_keeps_referenced_paths_and_reports_failures(store: Store) -> None:
+def test_carry_out_keeps_referenced_paths_and_refuses_outside_ones(store: Store) -> None:
     home = store.home
     files.write_bytes("runs/1/model.joblib", b"new model")
     doomed = files.write_bytes("runs/2/model.joblib", b"old")
@@ -244,10 +244,10 @@ def test_carry_out_keeps_referenced_paths_and_reports_failures(store: Store) -> 
     done = tx.carry_out(files.pending_deletions(), refs=refs, free_now=True)
     assert done.kept == ("runs/1",)
     assert set(done.finished) == {"runs/2", "runs/3"}  # runs/3 was already gone: done too
-    assert [path for path, _ in done.failed] == ["../outside"]
+    assert done.failed == () and [path for path, _ in done.refused] == ["../outside"]
     assert done.bytes_freed == len(b"old")
     assert not doomed.exists() and (home / "runs/1/model.joblib").exists()
-    assert files.pending_deletions() == ["../outside"]  # only the failure stays recorded
+    assert files.pending_deletions() == []  # the outside path is refused and its record dropped
 
 
 def test_close_runs_the_hooks_registered_on_the_store(tmp_path: Path) -> None:

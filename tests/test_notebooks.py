@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from helpers import file_tree, row_counts
+from helpers import file_tree, row_counts, settle_files
 
 from dashai_store import datasets, errors, explorers, files, models, notebooks
 from dashai_store.database import Store
@@ -404,6 +404,7 @@ def test_revert_while_a_step_runs_discards_its_output(store: Store) -> None:
         notebooks.apply(steps[1], reverting)
     assert notebooks.get(nb_id).current_position == 0
     assert notebooks.converters(nb_id) == []
+    settle_files(store.home)  # the step's input was still mapped when the revert deleted it
     assert snapshots_on_disk(store.home) == set()
     assert_bounded(store)
 

@@ -13,7 +13,9 @@ Four modules, each with one job (the facade calls the names re-exported here):
 Rules kept here and nowhere else: names given by users never become path components
 (folders are named by row ids); a reader never sees half a file; a joblib/pickle file is
 loaded only from inside the home and only when its sha256 matches the recorded one; a
-file is deleted only after the transaction that deleted its row commits.
+file is deleted only after the transaction that deleted its row commits; deleting, moving
+and trashing never follow a symbolic link and only ever remove a path inside a row's own
+layout folder (:func:`.layout.row_folder_of`).
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ from .tx import (
     finish_pending_deletions,
     pending_deletions,
     promote_staged,
+    repoint_column,
     save_joblib_staged,
+    save_staged,
     wait_for_trash,
 )
 
@@ -75,8 +79,10 @@ __all__ = [
     "read_figure",
     "read_json",
     "relative",
+    "repoint_column",
     "resolve",
     "save_joblib_staged",
+    "save_staged",
     "sha256_file",
     "to_absolute",
     "tx",

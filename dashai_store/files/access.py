@@ -33,10 +33,31 @@ def resolve(relative_path: str | os.PathLike[str]) -> Path:
     if "\x00" in text:
         raise errors.UnsafePath(f"path {text!r} contains a NUL byte")
     base = home()
-    candidate = (base / text).resolve()
+    try:
+        candidate = (base / text).resolve()
+    except (RuntimeError, OSError) as exc:  # a link loop (RuntimeError before Python 3.13)
+        raise errors.UnsafePath(f"path {text!r} in the store home {base} cannot be resolved: {exc}") from exc
     if candidate != base and base not in candidate.parents:
         raise errors.UnsafePath(f"path {text!r} points outside the store home {base}")
     return candidate
+
+
+def writable(relative_path: str | os.PathLike[str]) -> Path:
+    """The path to write a home-relative path at, never through a symbolic link.
+
+    A link among its folders is UnsafePath (``runs/<id>`` linked to ``../datasets`` must
+    not let a model land there); a link at the name itself is replaced by the atomic
+    rename, its target untouched. Unlike :func:`resolve`, the result is not resolved.
+    """
+    text = os.fspath(relative_path)
+    base = home()
+    parts = io.split_relative(text)
+    folder = base
+    for part in parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            raise errors.UnsafePath(f"{folder} is a symbolic link; the store does not write through it")
+    return base.joinpath(*parts)
 
 
 def relative(path: str | os.PathLike[str]) -> str:
@@ -70,13 +91,13 @@ def _inside_home(relative_path: str) -> str:
 @contextmanager
 def atomic_writer(relative_path: str) -> Iterator[IO[bytes]]:
     """Yield a binary file; on success it replaces ``relative_path`` atomically (see io.atomic_writer)."""
-    with io.atomic_writer(resolve(relative_path)) as handle:
+    with io.atomic_writer(writable(relative_path)) as handle:
         yield handle
 
 
 def write_bytes(relative_path: str, data: bytes) -> Path:
     """Write ``data`` to a home-relative path, atomically; returns the absolute path."""
-    return io.atomic_write(resolve(relative_path), data)
+    return io.atomic_write(writable(relative_path), data)
 
 
 def read_bytes(relative_path: str) -> bytes:
@@ -89,12 +110,12 @@ def link_atomic(source_relative: str, target_relative: str) -> Path:
     The source keeps its name (a hard link; a copy where links are not supported), so a
     row still pointing at it stays valid until the transaction that repoints it commits.
     """
-    return io.link_atomic(resolve(source_relative), resolve(target_relative))
+    return io.link_atomic(resolve(source_relative), writable(target_relative))
 
 
 def write_arrow(relative_path: str, table: pa.Table) -> Path:
     """Write ``table`` as an Arrow IPC file, atomically."""
-    return io.write_arrow(resolve(relative_path), table)
+    return io.write_arrow(writable(relative_path), table)
 
 
 def read_arrow(relative_path: str) -> pa.Table:
@@ -109,7 +130,7 @@ def read_arrow_schema(relative_path: str) -> pa.Schema:
 
 def dump_joblib(relative_path: str, obj: Any) -> str:
     """Write ``obj`` with joblib, atomically; returns the file's sha256 (record it in the row)."""
-    return io.dump_joblib(resolve(relative_path), obj)
+    return io.dump_joblib(writable(relative_path), obj)
 
 
 def load_joblib(relative_path: str, expected_sha256: str | None) -> Any:
@@ -126,7 +147,7 @@ def read_json(relative_path: str) -> Any:
 
 def write_figure(relative_path: str, figure: Any) -> Path:
     """Store a Plotly figure as JSON; plotly itself is not needed to write or read the JSON."""
-    return io.write_figure(resolve(relative_path), figure)
+    return io.write_figure(writable(relative_path), figure)
 
 
 def read_figure(relative_path: str, as_figure: bool = True) -> Any:

@@ -17,12 +17,15 @@ that ``import dashai_store`` and ``scripts/migrate.py`` stay fast.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
 import stat
 import tempfile
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,6 +82,7 @@ def atomic_writer(target: Path) -> Iterator[IO[bytes]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        refuse_if_held(target)
         os.replace(tmp, target)
         fsync_dir(target.parent)
     except OSError as exc:
@@ -100,6 +104,7 @@ def publish(partial: Path, target: Path) -> Path:
     """Fsync ``partial`` (written by someone else, in ``target``'s folder) and rename it to ``target``."""
     try:
         fsync_file(partial)
+        refuse_if_held(target)
         os.replace(partial, target)
         fsync_dir(target.parent)
     except OSError as exc:
@@ -116,6 +121,7 @@ def link_atomic(source: Path, target: Path) -> Path:
         except OSError:  # no hard links on this filesystem
             shutil.copyfile(source, staged)
             fsync_file(staged)
+        refuse_if_held(target)
         os.replace(staged, target)
         fsync_dir(target.parent)
     except OSError as exc:
@@ -125,22 +131,218 @@ def link_atomic(source: Path, target: Path) -> Path:
 
 
 def remove(path: Path) -> None:
-    """Remove a file, a link, or a folder tree (raises OSError, FileNotFoundError excepted)."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=False)
+    """Remove a file, a link, or a folder tree, never following a link (raises OSError,
+    FileNotFoundError excepted). Only for a path whose folders the caller made itself;
+    a home-relative path goes through :func:`remove_within`."""
+    refuse_if_held(path)
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(path)  # refuses a linked root, unlinks (never enters) links inside
     else:
         path.unlink(missing_ok=True)
 
 
-def remove_counted(path: Path) -> int:
-    """Remove a file, a link, or a folder tree; returns the bytes freed (raises OSError)."""
-    info = path.lstat()
-    if stat.S_ISDIR(info.st_mode):
-        size = sum(p.lstat().st_size for p in path.rglob("*") if not p.is_dir() or p.is_symlink())
-        shutil.rmtree(path)
+# -- moving and deleting inside the home, never through a link -----------------------------------
+#
+# The store deletes and trashes only paths its layout gives, and it must never follow a
+# symbolic link while doing so: a ``runs/<id>`` replaced by a link to ``../datasets`` would
+# otherwise take every dataset with it. So a home-relative path is walked one folder at a
+# time from the home with ``O_NOFOLLOW`` and the work is done relative to the last folder's
+# descriptor (``dir_fd``): a link met on the way is refused (UnsafePath), a link at the end
+# is removed or moved as a link, and a folder tree is removed by ``shutil.rmtree``'s
+# descriptor-based walk, which unlinks links inside it without entering them. Where the OS
+# has no ``dir_fd`` (Windows) each component is checked with ``lstat`` first.
+
+_AT_FUNCTIONS = all(f in os.supports_dir_fd for f in (os.open, os.stat, os.unlink, os.rename, os.mkdir))
+_AT = _AT_FUNCTIONS and shutil.rmtree.avoids_symlink_attacks and hasattr(os, "O_NOFOLLOW")
+
+
+def split_relative(rel: str) -> list[str]:
+    """The components of a home-relative POSIX path; UnsafePath for anything not plainly inside."""
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") or "\\" in p or "\x00" in p for p in parts):
+        raise errors.UnsafePath(f"path {rel!r} is not a plain path inside the store home")
+    return parts
+
+
+def _refuse_link(folder_fd: int | None, folder: Path, name: str, rel: str) -> None:
+    info = (
+        os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+        if folder_fd is not None
+        else (folder / name).lstat()
+    )
+    if stat.S_ISLNK(info.st_mode):
+        raise errors.UnsafePath(
+            f"{folder / name} is a symbolic link; the store does not follow it (in {rel!r})"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder / name))
+
+
+@contextmanager
+def folder_fd(home: Path, parts: list[str], rel: str, *, create: bool = False) -> Iterator[int | None]:
+    """A descriptor of ``home/parts...`` reached without following a link (None without dir_fd).
+
+    UnsafePath if a component is a link; FileNotFoundError if one is missing (unless
+    ``create``: missing folders are made).
+    """
+    if not _AT:
+        path = home
+        for part in parts:
+            if create and not os.path.lexists(path / part):
+                (path / part).mkdir(exist_ok=True)
+            _refuse_link(None, path, part, rel)
+            path = path / part
+        yield None
+        return
+    fd = os.open(home, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        path = home
+        for part in parts:
+            if create:
+                try:
+                    os.mkdir(part, dir_fd=fd)
+                except FileExistsError:
+                    pass
+            try:
+                inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except NotADirectoryError:
+                _refuse_link(fd, path, part, rel)
+                raise
+            os.close(fd)
+            fd, path = inner, path / part
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _tree_size(name: str, folder_fd: int | None, folder: Path) -> int:
+    """Bytes of the files in a folder tree (links counted as links, never entered)."""
+    size = 0
+    if folder_fd is None:
+        for base, _dirs, names in os.walk(folder / name):
+            size += sum(os.lstat(os.path.join(base, n)).st_size for n in names)
         return size
-    path.unlink()
-    return info.st_size
+    for _base, _dirs, names, base_fd in os.fwalk(name, dir_fd=folder_fd):
+        size += sum(os.stat(n, dir_fd=base_fd, follow_symlinks=False).st_size for n in names)
+    return size
+
+
+def remove_within(home: Path, rel: str, *, count: bool = False) -> int:
+    """Remove ``home/rel`` (a file, a link or a folder tree) without following any link.
+
+    Returns the bytes freed when ``count`` (else 0). Raises UnsafePath for a path with a
+    link among its folders, FileNotFoundError if it is not there, PermissionError for a
+    file the OS will not let go (open or mapped, on Windows), another OSError otherwise.
+    """
+    parts = split_relative(rel)
+    refuse_if_held(home / rel)
+    with folder_fd(home, parts[:-1], rel) as fd:
+        folder, name = home.joinpath(*parts[:-1]), parts[-1]
+        info = os.stat(name, dir_fd=fd, follow_symlinks=False) if fd is not None else (folder / name).lstat()
+        if stat.S_ISDIR(info.st_mode):
+            size = _tree_size(name, fd, folder) if count else 0
+            if fd is not None:
+                shutil.rmtree(name, dir_fd=fd)
+            else:
+                shutil.rmtree(folder / name)
+            return size
+        if fd is not None:
+            os.unlink(name, dir_fd=fd)
+        else:
+            (folder / name).unlink()
+        return info.st_size if count else 0
+
+
+def move_within(home: Path, rel: str, folder_rel: str, new_name: str) -> None:
+    """Rename ``home/rel`` to ``home/folder_rel/new_name`` without following any link.
+
+    ``folder_rel`` is created if missing; a link in its place (or among ``rel``'s folders)
+    is UnsafePath. A link at ``rel`` itself is moved as a link. Errors as :func:`remove_within`.
+    """
+    parts = split_relative(rel)
+    refuse_if_held(home / rel)
+    with (
+        folder_fd(home, parts[:-1], rel) as src,
+        folder_fd(home, split_relative(folder_rel), folder_rel, create=True) as dst,
+    ):
+        if src is not None and dst is not None:
+            os.rename(parts[-1], new_name, src_dir_fd=src, dst_dir_fd=dst)
+        else:
+            os.rename(home / rel, home / folder_rel / new_name)
+
+
+def list_within(home: Path, folder_rel: str) -> list[str]:
+    """The names in ``home/folder_rel`` (a folder reached without following a link); [] if absent."""
+    try:
+        with folder_fd(home, split_relative(folder_rel), folder_rel) as fd:
+            return sorted(os.listdir(fd if fd is not None else home / folder_rel))
+    except FileNotFoundError:
+        return []
+
+
+def symlinks_under(top: Path) -> list[Path]:
+    """Every symbolic link at or under ``top`` (links are listed, never entered)."""
+    if top.is_symlink():
+        return [top]
+    found: list[Path] = []
+    for base, dirs, names in os.walk(top):  # os.walk does not follow links to folders
+        found.extend(Path(base, n) for n in (*dirs, *names) if os.path.islink(os.path.join(base, n)))
+    return sorted(found)
+
+
+# -- emulated Windows file semantics -------------------------------------------------------------
+#
+# On Windows a file that is open or memory-mapped cannot be renamed or deleted, nor can a
+# folder holding one, and ``os.replace`` onto it fails. DashAI mostly runs there, so the
+# store must survive those refusals: a deletion refused stays pending and is retried, a
+# replacement is staged under a new name. ``DASHAI_STORE_EMULATE_WINDOWS_FILES=1`` makes this
+# module refuse the same way on any OS for the files this process holds mapped (Arrow reads),
+# so the suite proves it on Linux.
+
+EMULATE_WINDOWS_ENV = "DASHAI_STORE_EMULATE_WINDOWS_FILES"
+_held_lock = threading.Lock()
+_held: dict[str, int] = {}
+
+
+def emulating_windows() -> bool:
+    """Whether Windows' refusals are emulated (the one place the variable is read)."""
+    return os.environ.get(EMULATE_WINDOWS_ENV, "").strip() not in ("", "0")
+
+
+def hold(path: str | Path, owner: object) -> None:
+    """Record that ``owner`` (a table mapping ``path``) keeps the file open, until it is freed."""
+    if not emulating_windows():
+        return
+    key = os.path.abspath(path)
+    with _held_lock:
+        _held[key] = _held.get(key, 0) + 1
+    weakref.finalize(owner, _release, key)
+
+
+def _release(key: str) -> None:
+    with _held_lock:
+        left = _held.get(key, 0) - 1
+        if left > 0:
+            _held[key] = left
+        else:
+            _held.pop(key, None)
+
+
+def refuse_if_held(path: Path) -> None:
+    """Under the emulation: PermissionError (as Windows) if ``path`` or a file under it is held."""
+    if not _held or not emulating_windows():
+        return
+    key = os.path.abspath(path)
+    with _held_lock:
+        busy = next((p for p in _held if p == key or p.startswith(key + os.sep)), None)
+    if busy is not None:
+        raise PermissionError(
+            errno.EACCES, "emulated Windows: the file is open or mapped by this process", busy
+        )
 
 
 def read_bytes(path: Path) -> bytes:
@@ -188,9 +390,11 @@ def read_arrow(path: str) -> pa.Table:
     except OSError as exc:
         raise errors.FileIntegrityError(f"{path} cannot be opened: {exc}") from exc
     try:
-        return pa.ipc.open_file(source).read_all()
+        table = pa.ipc.open_file(source).read_all()
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         raise errors.FileIntegrityError(f"{path} is not a readable Arrow IPC file: {exc}") from exc
+    hold(path, table)  # the table maps the file for as long as it lives
+    return table
 
 
 def read_arrow_schema(path: Path) -> pa.Schema:

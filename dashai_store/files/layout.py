@@ -139,6 +139,22 @@ def is_row_folder(rel: str) -> bool:
     return len(parts) == 2 and parts[0] in MANAGED_ROOTS and parts[1].isdigit()
 
 
+def row_folder_of(rel: str) -> str | None:
+    """The row folder (``runs/12``) that ``rel`` is or lies under; None when no row owns it
+    by the layout (a managed root itself, ``db.sqlite``, ``backups/...``, ``../x``)."""
+    parts = rel.split("/")
+    for end in range(2, min(len(parts), 3) + 1):
+        candidate = "/".join(parts[:end])
+        if is_row_folder(candidate):
+            return candidate
+    return None
+
+
+def within(rel: str, folder: str) -> bool:
+    """Whether the home-relative ``rel`` is ``folder`` or lies under it (lexically)."""
+    return rel == folder or rel.startswith(folder + "/")
+
+
 # -- folders of the home ------------------------------------------------------------------------
 
 

@@ -10,49 +10,131 @@
   registered as a close hook by ``open_store``).
 * A file written for a row the transaction inserts is removed if it rolls back
   (:func:`discard_on_rollback`).
-* A joblib file replacing one a committed row names is staged under a unique name and
-  promoted after COMMIT (:func:`save_joblib_staged`, :func:`promote_staged`).
+* A file replacing one a committed row names (a model, a plot, prediction results, an
+  explorer's result) is staged under a unique name and promoted after COMMIT
+  (:func:`save_staged`, :func:`save_joblib_staged`, :func:`promote_staged`).
+
+Deleting never follows a symbolic link and only ever removes a path inside a row's own
+layout folder (``files.layout.row_folder_of``): a recorded path outside the home, or one
+reached through a link, is refused, its record dropped and the refusal reported
+(:class:`Deletions`, and a warning on the ``dashai_store.files`` logger). A deletion the OS
+refuses (a file still open or mapped, on Windows) stays recorded and is retried at the
+next open or ``maintenance.gc``; the operation that asked for it has succeeded anyway.
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import errors
 from ..clock import utcnow
 from ..database import current, run_in_transaction
-from ..models import PendingDeletion
+from ..models import BaseModel, PendingDeletion
 from . import io, layout
-from .access import dump_joblib, home, link_atomic, relative, resolve
+from .access import dump_joblib, home, link_atomic
+
+log = logging.getLogger("dashai_store.files")
+T = TypeVar("T")
+
+
+def lexical(path: str | os.PathLike[str]) -> str:
+    """The home-relative POSIX form of ``path`` without touching the disk (links not followed).
+
+    UnsafePath for a path that is not plainly inside the home (``..``, another root).
+    """
+    text = os.fspath(path)
+    if os.path.isabs(text):
+        try:
+            text = Path(text).relative_to(home()).as_posix()
+        except ValueError as exc:
+            raise errors.UnsafePath(f"path {text!r} points outside the store home {home()}") from exc
+    io.split_relative(text)
+    return text
+
+
+def deletable(rel: str) -> str | None:
+    """Why the store may not delete ``rel`` (None: it may): only paths inside a row's own
+    layout folder, plainly spelled, are ever deleted."""
+    try:
+        io.split_relative(rel)
+    except errors.UnsafePath as exc:
+        return str(exc)
+    if layout.row_folder_of(rel) is None:
+        return f"path {rel!r} is not inside a row's folder of the store home; the store never deletes it"
+    return None
+
 
 # -- deletion after commit, discard on rollback ------------------------------------------------
 
 
-def delete_after_commit(*relative_paths: str | None) -> None:
+def delete_after_commit(*relative_paths: str | None, within: str | None = None) -> None:
     """Delete these files or folders once the current write transaction commits.
 
     Must be called inside a write transaction (a facade function decorated with
     ``@writes``). The deletion is recorded in that transaction, so a crash between COMMIT
     and the unlink leaves a record that the next open (or ``maintenance.gc``) completes.
+    A path the store may not delete (outside every row folder, or outside ``within``: the
+    layout folder of the row whose recorded paths these are) is not recorded: it is
+    reported on the ``dashai_store.files`` logger and left alone.
     """
     store = current()
-    paths = sorted({relative(p) for p in relative_paths if p})
+    paths: set[str] = set()
+    for path in relative_paths:
+        if not path:
+            continue
+        try:
+            rel = lexical(path)
+        except errors.UnsafePath as exc:
+            log.warning("not deleting %s: %s", path, exc)
+            continue
+        why = deletable(rel)
+        if why is None and within is not None and not layout.within(rel, within):
+            why = f"it is not in the row's own folder {within}"
+        if why is not None:
+            log.warning("not deleting %s: %s", rel, why)
+            continue
+        paths.add(rel)
     if not paths:
         return
+    ordered = sorted(paths)
     now = utcnow()
-    PendingDeletion.insert_many([{"path": p, "created": now} for p in paths]).on_conflict_ignore().execute()
+    PendingDeletion.insert_many([{"path": p, "created": now} for p in ordered]).on_conflict_ignore().execute()
 
     def delete_now() -> None:
-        carry_out(paths)
+        carry_out(ordered)
 
     store.after_commit(delete_now)
+
+
+def free_if_disk_full(*relative_paths: str) -> None:
+    """If the current write transaction fails on a full disk, free these paths at once and
+    run it again (``Store.on_disk_full``): deleting must work on a full disk.
+
+    For the paths a deletion records with :func:`delete_after_commit`: the database needs
+    a little space to commit the deletion, which the deleted files give back. Only if the
+    second run fails too do rows remain that name the freed files (``check`` reports them;
+    deleting again finishes).
+    """
+    base = home()
+    targets = [rel for rel in relative_paths if deletable(rel) is None]
+
+    def free() -> None:
+        for rel in targets:
+            try:
+                io.remove_within(base, rel)
+            except (OSError, errors.UnsafePath):
+                continue
+
+    if targets:
+        current().on_disk_full(free)
 
 
 def discard_on_rollback(*relative_paths: str) -> None:
@@ -61,13 +143,14 @@ def discard_on_rollback(*relative_paths: str) -> None:
     For files written for a row the same transaction inserts: if the row never commits,
     no row would own them. Only name paths that no committed row owns.
     """
-    targets = [resolve(p) for p in relative_paths]
+    base = home()
+    targets = [lexical(p) for p in relative_paths]
 
     def discard() -> None:
         for target in targets:
             try:
-                io.remove(target)
-            except OSError:
+                io.remove_within(base, target)
+            except (OSError, errors.UnsafePath):
                 continue  # no row refers to it; maintenance.gc() removes what is left
 
     current().on_rollback(discard)
@@ -95,6 +178,9 @@ class Deletions:
     kept: tuple[str, ...] = ()  # a row refers to it (or under it) again: record dropped, file kept
     failed: tuple[tuple[str, str], ...] = ()  # (path, why): record kept for the next attempt
     bytes_freed: int = 0  # counted only with ``free_now=True``
+    #: (path, why): never to be deleted by the store (outside the home or every row folder,
+    #: or reached through a symbolic link): record dropped, nothing touched.
+    refused: tuple[tuple[str, str], ...] = ()
 
 
 def carry_out(
@@ -111,13 +197,17 @@ def carry_out(
     to again — a run retrained into ``runs/<id>/`` after its reset's deletion failed — is
     kept and its record dropped, since deleting it would destroy the new files. By default
     a path is moved to the trash (its bytes freed in the background); ``free_now`` removes
-    it in place and counts the bytes. ``dry_run`` only reports. A path that cannot be
-    removed (or leaves the home) stays recorded, to be retried at the next open or gc.
+    it in place and counts the bytes. ``dry_run`` only reports. A path the OS will not
+    remove (a file open or mapped, on Windows) stays recorded, to be retried at the next
+    open or gc. A path the store must never delete (outside every row folder, or behind a
+    symbolic link) is refused: its record is dropped and the refusal reported.
     """
+    base = home()
     todo = list(paths)
     finished: list[str] = []
     kept: list[str] = []
     failed: list[tuple[str, str]] = []
+    refused: list[tuple[str, str]] = []
     freed = 0
     for index, rel in enumerate(todo, start=1):
         if progress is not None:
@@ -125,27 +215,31 @@ def carry_out(
         if refs is not None and still_referenced(rel, refs):
             kept.append(rel)
             continue
-        try:
-            target = resolve(rel)
-        except errors.UnsafePath as exc:
-            failed.append((rel, str(exc)))
+        why = deletable(rel)
+        if why is not None:
+            refused.append((rel, why))
             continue
         if not dry_run:
             try:
                 if free_now:
-                    freed += io.remove_counted(home() / rel)
-                elif target.exists() or target.is_symlink():
-                    _move_to_trash(target)
+                    freed += io.remove_within(base, rel, count=True)
+                else:
+                    _move_to_trash(base, rel)
             except FileNotFoundError:
                 pass
+            except errors.UnsafePath as exc:
+                refused.append((rel, str(exc)))
+                continue
             except OSError as exc:
                 failed.append((rel, str(exc)))
                 continue
         finished.append(rel)
-    done = kept + finished
+    for rel, why in refused:
+        log.warning("refused to delete %s (record dropped): %s", rel, why)
+    done = kept + finished + [rel for rel, _ in refused]
     if done and not dry_run:
         run_in_transaction(lambda: PendingDeletion.delete().where(PendingDeletion.path.in_(done)).execute())
-    return Deletions(tuple(finished), tuple(kept), tuple(failed), freed)
+    return Deletions(tuple(finished), tuple(kept), tuple(failed), freed, tuple(refused))
 
 
 # -- the trash --------------------------------------------------------------------------------------
@@ -154,28 +248,40 @@ _janitor_lock = threading.Lock()
 _janitors: dict[Path, threading.Thread] = {}
 
 
-def _move_to_trash(path: Path) -> None:
-    """Take ``path`` out of the layout at once; its bytes are freed by a background thread.
+def trash_is_link(home_path: Path) -> bool:
+    """Whether ``.trash`` is a symbolic link: then it is never used (nor emptied), only reported."""
+    if layout.trash(home_path).is_symlink():
+        log.warning("%s is a symbolic link: the store does not use it", layout.trash(home_path))
+        return True
+    return False
+
+
+def _move_to_trash(base: Path, rel: str) -> None:
+    """Take ``rel`` out of the layout at once; its bytes are freed by a background thread.
 
     A rename is O(1) whatever the size, while unlinking a large file is not (about 5 ms
     for 30 MB on ext4): deleting a notebook's snapshots on revert must not cost time in
     proportion to the data. Whatever a crash leaves in ``.trash`` is emptied at the next
-    open; nothing in the trash is referenced by a row.
+    open; nothing in the trash is referenced by a row. A ``.trash`` that is a link is
+    never used: the path is removed in place instead.
     """
-    trash = layout.trash(home())
-    trash.mkdir(exist_ok=True)
+    if trash_is_link(base):
+        io.remove_within(base, rel)
+        return
     try:
-        os.replace(path, trash / uuid.uuid4().hex)
+        io.move_within(base, rel, layout.TRASH, uuid.uuid4().hex)
     except OSError as exc:
         if exc.errno != errno.EXDEV:  # another filesystem mounted inside the home: delete in place
             raise
-        io.remove(path)
+        io.remove_within(base, rel)
         return
-    empty_trash_soon(trash)
+    empty_trash_soon(layout.trash(base))
 
 
 def empty_trash_soon(trash: Path) -> None:
-    """Make sure a background thread is emptying ``trash``."""
+    """Make sure a background thread is emptying ``trash`` (never one that is a link)."""
+    if trash_is_link(trash.parent):
+        return
     with _janitor_lock:
         running = _janitors.get(trash)
         if running is not None and running.is_alive():
@@ -185,22 +291,30 @@ def empty_trash_soon(trash: Path) -> None:
         thread.start()
 
 
+def _trash_entries(trash: Path) -> list[str]:
+    try:
+        return io.list_within(trash.parent, trash.name)
+    except (OSError, errors.UnsafePath):  # replaced by a link meanwhile: leave it alone
+        return []
+
+
 def _empty(trash: Path) -> None:
     while True:
-        try:
-            entries = list(trash.iterdir())
-        except FileNotFoundError:
-            entries = []
+        entries = _trash_entries(trash)
         if not entries:
             with _janitor_lock:  # re-checked under the lock empty_trash_soon takes
-                if not trash.exists() or not any(trash.iterdir()):
+                if not _trash_entries(trash):
                     _janitors.pop(trash, None)
                     return
             continue
         for entry in entries:
             try:
-                io.remove(entry)
-            except OSError:
+                io.remove_within(trash.parent, f"{trash.name}/{entry}")
+            except FileNotFoundError:
+                continue
+            except (OSError, errors.UnsafePath):
+                with _janitor_lock:
+                    _janitors.pop(trash, None)
                 return  # e.g. a file still mapped on Windows: the next open tries again
 
 
@@ -212,7 +326,68 @@ def wait_for_trash(home_path: Path, timeout_s: float = 60.0) -> None:
         thread.join(timeout_s)
 
 
-# -- staged replacement of a committed joblib file ------------------------------------------------
+# -- staged replacement of a file a committed row names --------------------------------------------
+
+
+def save_staged(
+    final: str,
+    write: Callable[[str], T],
+    *,
+    committed: str | None,
+    repoint: Callable[[str, str], bool],
+) -> tuple[str, T]:
+    """Write a row's file ``final`` with ``write(path)``, never over bytes a committed row names.
+
+    Overwriting the committed file inside the transaction would leave, after a rollback or
+    a crash before COMMIT, the committed row naming the new bytes (or, for a checksummed
+    file, bytes that no longer match: refused forever). So, inside the caller's write
+    transaction (holding the row's lock):
+
+    * if the row (``committed``: the path it records now) names ``final``, or a file is in
+      ``final``'s place (one the OS may refuse to replace while it is mapped, on Windows),
+      the new file goes to a unique sibling (``model.joblib`` -> ``model.<32 hex>.joblib``);
+      otherwise to ``final``;
+    * the new file is removed if the transaction rolls back; the row's previous file (if
+      not ``final``) and staged siblings a crash left behind are deleted once it commits;
+    * after COMMIT a second transaction promotes a staged file (:func:`promote_staged`):
+      ``repoint(staged, final)`` — the caller's row-specific part (:func:`repoint_column`)
+      — points the row at ``final`` only if it still names ``staged``; the file is then
+      linked over ``final`` and the staged name deleted once that commits. If the OS
+      refuses (``final`` still mapped), the row keeps naming the staged file.
+
+    Returns ``(path, write's result)``; the caller records ``path`` in the row in this
+    transaction. A crash at any moment leaves the row naming a whole file (the new one or
+    the old one); a promotion cut short leaves the staged name, which the next save supersedes.
+    """
+    store = current()
+    base = home()
+    folder, _, name = final.rpartition("/")
+    stem, dot, suffix = name.partition(".")
+    replacing = committed == final or os.path.lexists(base / final)
+    target = f"{folder}/{stem}.{uuid.uuid4().hex}{dot}{suffix}" if replacing else final
+    discard_on_rollback(target)  # no committed row refers to it yet
+    result = write(target)
+    # The row's previous file goes only if it lies in the row's own folder (a path a row
+    # claims elsewhere — another row's file — is never its to delete: ``within``).
+    stale = [committed] if committed and committed not in (final, target) else []
+    # Staged files a crash left behind: no row names them (the caller holds the row's lock).
+    try:
+        names = io.list_within(base, folder)
+    except (OSError, errors.UnsafePath):
+        names = []
+    for entry in names:
+        if entry.startswith(stem + ".") and entry.endswith(dot + suffix):
+            middle = entry[len(stem) + 1 : len(entry) - len(dot + suffix)]
+            if len(middle) == 32 and all(c in "0123456789abcdef" for c in middle):
+                stale.append(f"{folder}/{entry}")
+    delete_after_commit(*(p for p in stale if p != target), within=folder)
+    if replacing:
+
+        def promote() -> None:
+            promote_staged(target, final, repoint)
+
+        store.after_commit(promote)
+    return target, result
 
 
 def save_joblib_staged(
@@ -223,67 +398,44 @@ def save_joblib_staged(
     what: str,
     repoint: Callable[[str, str], bool],
 ) -> tuple[str, str]:
-    """Write ``obj`` for a row whose joblib file is ``final``, never over bytes a committed row names.
+    """:func:`save_staged` for a joblib file; returns ``(path, sha256)`` to record in the row.
 
-    Overwriting the committed file inside the transaction would leave, after a crash
-    before COMMIT, the row's recorded sha256 naming bytes that are gone: the file would be
-    refused forever. So, inside the caller's write transaction:
-
-    * if the row (``committed``: the path it records now) names ``final``, ``obj`` goes to
-      a unique sibling (``model.joblib`` -> ``model.<32 hex>.joblib``); otherwise to ``final``;
-    * the new file is removed if the transaction rolls back; the row's previous file (if
-      not ``final``) and staged siblings a crash left behind are deleted once it commits;
-    * after COMMIT a second transaction promotes a staged file (:func:`promote_staged`):
-      ``repoint(staged, final)`` — the caller's row-specific part — locks the row and, only
-      if it still names ``staged``, points it at ``final`` and returns True; the file is
-      then linked over ``final`` and the staged name deleted once that commits.
-
-    Returns ``(path, sha256)``, which the caller records in the row in this transaction.
-    A crash at any moment leaves the row naming a file whose checksum matches (the new
-    one or the old one); a promotion cut short leaves the staged name, which the next save
-    supersedes. An object joblib cannot pickle is a ValidationError naming ``what``
-    (e.g. ``"run 3: the model (SVC)"``); nothing is left on disk.
+    An object joblib cannot pickle is a ValidationError naming ``what`` (e.g.
+    ``"run 3: the model (SVC)"``); nothing is left on disk.
     """
-    store = current()
-    folder, _, name = final.rpartition("/")
-    stem, dot, suffix = name.partition(".")
-    replacing = committed == final
-    target = f"{folder}/{stem}.{uuid.uuid4().hex}{dot}{suffix}" if replacing else final
-    discard_on_rollback(target)  # no committed row refers to it yet
-    try:
-        digest = dump_joblib(target, obj)
-    except errors.StoreError:
-        raise
-    except Exception as exc:  # pickling fails with whatever the object's __reduce__ raises
-        raise errors.ValidationError(
-            f"{what} cannot be saved with joblib: {type(exc).__name__}: {exc}"
-        ) from exc
-    stale = [committed] if committed and committed not in (final, target) else []
-    # Staged files a crash left behind: no row names them (the caller holds the row's lock).
-    where = resolve(folder)
-    if where.is_dir():
-        for path in where.glob(f"{stem}.*{dot}{suffix}"):
-            middle = path.name[len(stem) + 1 : len(path.name) - len(dot + suffix)]
-            if len(middle) == 32 and all(c in "0123456789abcdef" for c in middle):
-                stale.append(f"{folder}/{path.name}")
-    delete_after_commit(*(p for p in stale if p != target))
-    if replacing:
 
-        def promote() -> None:
-            promote_staged(target, final, repoint)
+    def write(target: str) -> str:
+        try:
+            return dump_joblib(target, obj)
+        except errors.StoreError:
+            raise
+        except Exception as exc:  # pickling fails with whatever the object's __reduce__ raises
+            raise errors.ValidationError(
+                f"{what} cannot be saved with joblib: {type(exc).__name__}: {exc}"
+            ) from exc
 
-        store.after_commit(promote)
-    return target, digest
+    return save_staged(final, write, committed=committed, repoint=repoint)
+
+
+def repoint_column(model: type[BaseModel], row_id: int, column: str) -> Callable[[str, str], bool]:
+    """A ``repoint`` for :func:`save_staged` whose row names its file in one column."""
+
+    def repoint(staged: str, final: str) -> bool:
+        field = getattr(model, column)
+        query = model.update(**{column: final}).where((model.id == row_id) & (field == staged))
+        return bool(query.execute())  # 0: deleted or replaced meanwhile, its new owner owns the files
+
+    return repoint
 
 
 def promote_staged(staged: str, final: str, repoint: Callable[[str, str], bool]) -> bool:
-    """Give a committed, staged file its final name (see :func:`save_joblib_staged`).
+    """Give a committed, staged file its final name (see :func:`save_staged`).
 
     One write transaction: ``repoint(staged, final)`` checks and moves the row; only then
     is ``staged`` linked over ``final`` (the staged name stays valid until COMMIT) and
     scheduled for deletion. Returns whether it was promoted; a row deleted or replaced
-    meanwhile (its new owner owns the files) or a failure leaves everything as it was,
-    the row still naming a whole file.
+    meanwhile (its new owner owns the files) or a failure (the OS refusing to replace a
+    mapped ``final``) leaves everything as it was, the row still naming a whole file.
     """
 
     def promote() -> bool:

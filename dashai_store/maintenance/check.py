@@ -65,6 +65,15 @@ def _missing_files(home: Path) -> list[MissingFile]:
     return found
 
 
+def _symlinks(home: Path) -> list[Path]:
+    """Every symbolic link in the store's folders and the trash: the store never follows
+    one when it deletes, but a link there is never the store's own doing."""
+    found: list[Path] = []
+    for root in (*files.layout.MANAGED_ROOTS, files.layout.TRASH):
+        found.extend(files.io.symlinks_under(home / root))
+    return found
+
+
 @reads
 def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> CheckReport:
     """Inspect the open store; writes nothing.
@@ -72,8 +81,9 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
     Reports SQLite's ``PRAGMA integrity_check`` and ``PRAGMA foreign_key_check`` (on
     PostgreSQL: no integrity check — use ``pg_amcheck`` on the server — and an orphan
     query per foreign key instead), rows whose files are missing, files under the store's
-    folders that no row owns, stale temporary files, and recorded file deletions that were
-    not carried out. ``report.ok`` is True when there is nothing to fix.
+    folders that no row owns, stale temporary files, recorded file deletions that were
+    not carried out, and every symbolic link in the store's folders and ``.trash``.
+    ``report.ok`` is True when there is nothing to fix.
 
     >>> report = maintenance.check()                     # doctest: +SKIP
     >>> [str(p) for p in report.unowned_files]           # doctest: +SKIP
@@ -99,6 +109,7 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
         stale_temp_files=tuple(store.home / e.rel for e in scan.stale_temp),
         pending_deletions=tuple(store.home / p for p in pending),
         recent_files=tuple(store.home / e.rel for e in scan.recent),
+        symlinks=tuple(_symlinks(store.home)),
         notes=tuple(notes),
     )
 
@@ -120,6 +131,11 @@ def advice(report: CheckReport) -> tuple[str, ...]:
         found.append(
             f"{len(report.missing_files)} row(s) refer to missing files: put the files back (a full "
             "backup: `dashai-store restore`) or delete those rows in the app; do NOT run gc for these"
+        )
+    if report.symlinks:
+        found.append(
+            f"{len(report.symlinks)} symbolic link(s) in the store's folders: the store never follows "
+            "them; put the real files or folders in their place, or remove the links"
         )
     if report.unowned_files or report.stale_temp_files or report.pending_deletions:
         found.append(

@@ -6,9 +6,8 @@ import os
 import time
 from pathlib import Path, PurePosixPath
 
-from .. import cascade, errors, files, models
-from ..database import current, run_in_transaction, translated
-from ..files.io import remove_counted
+from .. import cascade, files
+from ..database import current, translated
 from ..records import GcReport
 from .scan import GRACE_S, MANAGED_ROOTS, Progress, protected_dirs, scan_home, tick
 
@@ -19,7 +18,9 @@ def gc(*, grace_s: float = GRACE_S, dry_run: bool = False, progress: Progress | 
     Removes unowned files and stale temporary files older than ``grace_s`` under the
     store's folders, the folders that leaves empty (never one a row refers to, or one
     above such a path), and carries out the deletions recorded in the pending-deletion
-    table — except of a path some row refers to (the record is dropped, the file kept).
+    table — except of a path some row refers to (the record is dropped, the file kept),
+    and never through a symbolic link or outside a row's folder (such a record is refused,
+    reported in ``failed`` and dropped).
     Missing files and database problems are only reported by :func:`check`.
     ``dry_run=True`` reports what would be removed and changes nothing.
     """
@@ -36,34 +37,22 @@ def gc(*, grace_s: float = GRACE_S, dry_run: bool = False, progress: Progress | 
     freed = 0
     touched_dirs: set[str] = set()
 
-    # 1. recorded deletions (a crash between COMMIT and unlink, or a locked file)
-    done_records: list[str] = []
-    for index, rel in enumerate(pending, start=1):
-        tick(progress, "pending deletions", index, len(pending))
-        if cascade.still_referenced(rel, refs):
-            kept.append(home / rel)
-            done_records.append(rel)
-            continue
-        try:
-            files.resolve(rel)
-        except errors.UnsafePath as exc:
-            failed.append((home / rel, str(exc)))
-            continue
-        target = home / rel
-        if not dry_run:
-            try:
-                freed += remove_counted(target)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                failed.append((target, str(exc)))
-                continue
-        finished.append(target)
-        done_records.append(rel)
-        touched_dirs.add(rel.rsplit("/", 1)[0] if "/" in rel else "")
-    if done_records and not dry_run:
-        table = models.PendingDeletion
-        run_in_transaction(lambda: table.delete().where(table.path.in_(done_records)).execute())
+    # 1. recorded deletions (a crash between COMMIT and unlink, or a file the OS would not let go)
+    def pending_tick(done: int, total: int) -> None:
+        tick(progress, "pending deletions", done, total)
+
+    with translated():
+        outcome = files.tx.carry_out(
+            pending, refs=refs, free_now=True, dry_run=dry_run, progress=pending_tick
+        )
+    freed += outcome.bytes_freed
+    kept.extend(home / rel for rel in outcome.kept)
+    finished.extend(home / rel for rel in outcome.finished)
+    failed.extend((home / rel, why) for rel, why in outcome.failed)
+    # A record the store must never carry out (outside the home, behind a link) is dropped:
+    # reported once here, it never blocks a later gc or open.
+    failed.extend((home / rel, f"refused, record dropped: {why}") for rel, why in outcome.refused)
+    touched_dirs.update(rel.rsplit("/", 1)[0] if "/" in rel else "" for rel in outcome.finished)
 
     # 2. unowned and stale temporary files
     with translated():
