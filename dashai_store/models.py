@@ -24,12 +24,13 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    ModelIndex,
     NodeList,
     TextField,
 )
 
 from .database import database_proxy
-from .enums import LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum, names
+from .enums import SUMMARY_PREDICATE, LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum, names
 
 # -- field types --------------------------------------------------------------------
 
@@ -97,7 +98,8 @@ class JobMixin(BaseModel):
     """Columns every job-like row shares; only dashai_store.lifecycle writes them."""
 
     status = status_field()
-    huey_id = TextField(null=True)
+    # Indexed: a worker's job id finds its row (dashai_store.jobs.find) without a scan.
+    huey_id = TextField(null=True, index=True)
     delivery_time = DateTimeField(null=True)
     start_time = DateTimeField(null=True)
     end_time = DateTimeField(null=True)
@@ -183,6 +185,19 @@ class Metric(BaseModel):
             # since(cursor) pages through one run by id: a range scan, not a sort of the run.
             (("run", "id"), False),
         )
+
+
+# One value per (run, split, name) at the summary levels (LAST, LAST_OUTER), whatever the
+# step: the key the metric writers upsert those on (see enums.SUMMARY_LEVELS).
+Metric.add_index(
+    ModelIndex(
+        Metric,
+        (Metric.run, Metric.split, Metric.level, Metric.name),
+        unique=True,
+        where=SQL(SUMMARY_PREDICATE),
+        name="metric_summary_key",
+    )
+)
 
 
 class Prediction(JobMixin):
