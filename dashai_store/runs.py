@@ -182,8 +182,10 @@ def _check_plots(plots: object) -> dict[str, str]:
 
 def _check_split_indexes(value: object, *, optional: bool) -> Any:
     """Split indexes as stored: any JSON value; JSON text (DashAI's ``json.dumps``) decoded."""
-    if value is None and optional:
-        return None
+    if value is None:
+        if optional:
+            return None
+        raise errors.ValidationError("split_indexes must be a JSON value, not None")
     if isinstance(value, str):
         try:
             value = json.loads(value)
