@@ -1,8 +1,10 @@
 """Peewee models: DashAI's 16 tables plus the store's own bookkeeping table.
 
 Table and column names follow DashAI's SQLAlchemy schema so that raw SQL written against
-an existing ``~/.DashAI/db.sqlite`` keeps working. Enums are text holding the member
-NAME, guarded by a CHECK; JSON columns hold JSON text; timestamps are naive UTC.
+an existing ``~/.DashAI/db.sqlite`` finds them, with one exception: DashAI's misspelt
+``plugin.lastest_version`` is ``latest_version`` here (the README says so). Enums are
+text holding the member NAME, guarded by a CHECK; JSON columns hold JSON text;
+timestamps are naive UTC.
 
 The migrations never import this module (each freezes what it needs); the drift check
 (``dashai_store.schema``) proves that the migrated schema and these models agree.
