@@ -16,7 +16,7 @@ from dashai_store import errors, models
 from dashai_store.backends import PostgresBackend, SqliteBackend, backend_for
 from dashai_store.clock import utcnow
 from dashai_store.database import BUSY_TIMEOUT_S, Store
-from dashai_store.migrator import Migrator
+from dashai_store.migrator import Migrator, default_steps
 from dashai_store.versions import VERSION_TABLE
 
 
@@ -86,7 +86,8 @@ def test_a_snapshot_copies_the_sqlite_database_and_nothing_on_postgresql(
     assert copied is True and seen and seen[-1][0] == seen[-1][1]
     conn = sqlite3.connect(target)
     try:
-        assert conn.execute(f"SELECT id FROM {VERSION_TABLE}").fetchall() == [("0001_initial",)]
+        applied = [row[0] for row in conn.execute(f"SELECT id FROM {VERSION_TABLE} ORDER BY sequence")]
+        assert applied == [step.id for step in default_steps()]
     finally:
         conn.close()
 
