@@ -17,6 +17,18 @@ run goes back to NOT_STARTED and loses its metrics, model and plots.
 
 Status moves go through :mod:`dashai_store.lifecycle` (NOT_STARTED -> DELIVERED ->
 STARTED -> FINISHED | ERROR); any other move raises InvalidTransition.
+
+DashAI's ModelJob, as the store serves it: the API process delivers; the worker records
+its job id and the split indexes it computed, starts, logs metrics, saves the model and
+plots, finishes; the runs page lists runs with their LAST metrics::
+
+    >>> runs.deliver(run.id)                                                # doctest: +SKIP
+    >>> runs.set_job_id(run.id, "huey-7f3a")                                # doctest: +SKIP
+    >>> runs.set_split_indexes(run.id, json.dumps(indexes)); runs.start(run.id)  # doctest: +SKIP
+    >>> runs.list_with_metrics(session.id, limit=20)                        # doctest: +SKIP
+
+Edits (:func:`update`): name, description and goal metric in place; parameters and the
+optimizer start the run over, as :func:`reset` does.
 """
 
 from __future__ import annotations
