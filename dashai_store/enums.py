@@ -43,6 +43,15 @@ class LevelEnum(enum.Enum):
     LAST_OUTER = 7
 
 
+#: Levels holding one value per (run, split, name) whatever the step (DashAI upserts LAST;
+#: LAST_OUTER is nested cross-validation's summary, one row per name too): a new point
+#: replaces the stored one, step included.
+SUMMARY_LEVELS: tuple[str, ...] = (LevelEnum.LAST.name, LevelEnum.LAST_OUTER.name)
+#: The predicate of the partial unique index that keys them (``metric_summary_key``) and of
+#: the upserts' conflict target, which must repeat it.
+SUMMARY_PREDICATE = " OR ".join(f"level = '{name}'" for name in SUMMARY_LEVELS)
+
+
 class PluginStatus(enum.Enum):
     REGISTERED = 0
     INSTALLED = 1

@@ -42,8 +42,9 @@ from . import artifacts, errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import in_transaction, reads, writes
+from .lifecycle import STARTED, move
 from .records import GlobalExplainerRecord, LocalExplainerRecord, to_record
-from .rows import Jobs, check_id, check_json, check_name, fetch, require
+from .rows import Jobs, check_id, check_json, check_name, check_page, check_text, fetch, page, require
 
 __all__ = [
     "ExplainerRecord",
@@ -194,27 +195,53 @@ def _get(kind: object, explainer_id: object) -> ExplainerRecord:
 
 
 @reads
-def list_global(run_id: int) -> list[GlobalExplainerRecord]:
-    """The global explainers of run ``run_id``, oldest first; NotFound if the run does not exist."""
-    check_id(run_id, "run")
-    require(models.Run, run_id, "run")
+def list_global(
+    run_id: int | None = None, *, limit: int | None = None, offset: int = 0
+) -> list[GlobalExplainerRecord]:
+    """The global explainers of run ``run_id``, or of every run when it is None; oldest
+    first (by id), one query. ``limit``/``offset`` page through them.
+
+    NotFound if the run does not exist; ValidationError for a bad id or page.
+
+    >>> explainers.list_global()             # DashAI's GET /global without run_id  # doctest: +SKIP
+    """
+    cut = check_page(limit, offset)
     model = models.GlobalExplainer
-    query = model.select().where(model.run == run_id).order_by(model.id)
-    return [_global_record(row) for row in query.iterator()]
+    query = model.select()
+    if run_id is not None:
+        checked = check_id(run_id, "run")
+        require(models.Run, checked, "run")
+        query = query.where(model.run == checked)
+    return [_global_record(row) for row in page(query.order_by(model.id), *cut).iterator()]
 
 
 @reads
-def list_local(run_id: int, dataset_id: int | None = None) -> list[LocalExplainerRecord]:
-    """The local explainers of run ``run_id`` (only over ``dataset_id`` if given), oldest first."""
-    check_id(run_id, "run")
-    require(models.Run, run_id, "run")
+def list_local(
+    run_id: int | None = None,
+    dataset_id: int | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[LocalExplainerRecord]:
+    """The local explainers of run ``run_id`` and/or over dataset ``dataset_id`` (either
+    None: any); oldest first (by id), one query. ``limit``/``offset`` page through them.
+
+    NotFound for an unknown run or dataset; ValidationError for a bad id or page.
+
+    >>> explainers.list_local(dataset_id=ds.id)                          # doctest: +SKIP
+    """
+    cut = check_page(limit, offset)
     model = models.LocalExplainer
-    query = model.select().where(model.run == run_id)
+    query = model.select()
+    if run_id is not None:
+        checked_run = check_id(run_id, "run")
+        require(models.Run, checked_run, "run")
+        query = query.where(model.run == checked_run)
     if dataset_id is not None:
-        check_id(dataset_id, "dataset")
-        require(models.Dataset, dataset_id, "dataset")
-        query = query.where(model.dataset == dataset_id)
-    return [_local_record(row) for row in query.order_by(model.id).iterator()]
+        checked_dataset = check_id(dataset_id, "dataset")
+        require(models.Dataset, checked_dataset, "dataset")
+        query = query.where(model.dataset == checked_dataset)
+    return [_local_record(row) for row in page(query.order_by(model.id), *cut).iterator()]
 
 
 def _delete(kind: Kind, explainer_id: object) -> None:
@@ -248,10 +275,23 @@ def deliver(kind: Kind, explainer_id: int, job_id: str | None = None) -> Explain
     return result
 
 
-def start(kind: Kind, explainer_id: int) -> ExplainerRecord:
-    """DELIVERED -> STARTED: a worker began computing the explanation."""
-    result: ExplainerRecord = _jobs(kind).start(explainer_id)
-    return result
+def start(kind: Kind, explainer_id: int, job_id: str | None = None) -> ExplainerRecord:
+    """DELIVERED -> STARTED: a worker began computing the explanation (recording
+    ``job_id`` when the worker knows it only now; None keeps the one given at delivery).
+
+    >>> explainers.start("local", e.id, job_id="huey-2")                 # doctest: +SKIP
+    """
+    return _start(kind, explainer_id, job_id)
+
+
+@writes
+def _start(kind: object, explainer_id: object, job_id: object) -> ExplainerRecord:
+    checked = _check_kind(kind)
+    noun = f"{checked} explainer"
+    row_id = check_id(explainer_id, noun)
+    job = check_text(job_id, "job_id", optional=True, row=f"{noun} {row_id}")
+    row = move(_model(checked), row_id, STARTED, extra=None if job is None else {"huey_id": job})
+    return _record(checked, row)
 
 
 def finish(kind: Kind, explainer_id: int) -> ExplainerRecord:

@@ -24,6 +24,10 @@ Rules kept here:
 * Logging the same (run, split, level, name, step) again replaces its value and timestamp
   (``ON CONFLICT ... DO UPDATE``): a retried job does not duplicate points. The point keeps
   its id, so :func:`since` does not report the replacement (history and latest do).
+* The summary levels, LAST and LAST_OUTER, hold one point per (run, split, name) whatever
+  the step, as DashAI's models upsert them: a new LAST point replaces the stored one's
+  value, step and timestamp (a partial unique index, ``metric_summary_key``, keys them).
+  It too keeps its id, so :func:`since` does not report it again.
 * Timestamps are naive UTC; an aware datetime is converted to UTC.
 
 Performance: the hot paths go below the ORM, inside the store's own
@@ -64,12 +68,14 @@ import peewee
 from . import errors
 from .clock import utcnow
 from .database import current, reads, run_in_transaction
-from .enums import LevelEnum, SplitEnum, coerce
+from .enums import SUMMARY_LEVELS, LevelEnum, SplitEnum, coerce
 from .records import MetricPoint
 from .rows import check_id, could_exist, not_found
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from .backends import MetricWriter
 
 __all__ = ["history", "history_table", "latest", "log", "log_many", "since"]
 
@@ -176,7 +182,13 @@ def log(
 ) -> None:
     """Log one point; logging the same (split, level, name, step) again replaces its value.
 
+    At the summary levels (LAST, LAST_OUTER) the point replaces the stored one of its
+    (split, level, name) whatever its step: one value per name, as DashAI upserts it.
+
     >>> metrics.log(7, "accuracy", 0.91, split="VALIDATION", level="LAST", step=0)  # doctest: +SKIP
+    >>> metrics.log(7, "accuracy", 0.93, split="VALIDATION", level="LAST", step=5)  # doctest: +SKIP
+    >>> metrics.latest(7)  # one row, now at step 5                                # doctest: +SKIP
+    {'VALIDATION': {'accuracy': 0.93}}
 
     Raises NotFound for an unknown run and ValidationError for a bad argument (nothing written).
     """
@@ -219,7 +231,8 @@ def log_many(run_id: int, points: Iterable[Point], *, timestamp: datetime | None
     or a mapping with keys ``name``, ``split``, ``level``, ``step``, ``value`` and optionally
     ``timestamp``. Points without a timestamp (or with ``None``) get ``timestamp``, which
     defaults to now. A point repeated in the input (or already stored) is replaced: the last
-    one wins.
+    one wins. At the summary levels (LAST, LAST_OUTER) a point repeats when its (split,
+    level, name) does, whatever the step.
 
     >>> metrics.log_many(run.id, [("loss", "TRAIN", "STEP", s, 1 / (s + 1)) for s in range(1000)])
     ... # doctest: +SKIP
@@ -260,15 +273,33 @@ def log_many(run_id: int, points: Iterable[Point], *, timestamp: datetime | None
             plain = _plain(chunk)
             with _driver_errors:
                 if plain is not None:
-                    writer.write(plain, timestamped=False)
+                    _write(writer, plain, timestamped=False)
                 else:
-                    writer.write(_normalized(chunk, total, stamp), timestamped=True)
+                    _write(writer, _normalized(chunk, total, stamp), timestamped=True)
             total += len(chunk)
         return total
 
     return run_in_transaction(write)
 
 
+def _write(writer: MetricWriter, rows: Sequence[Sequence[Any]], *, timestamped: bool) -> None:
+    """Hand validated rows to the writer; summary-level rows (LAST, LAST_OUTER) apart.
+
+    A chunk without summary points (the bulk of a series) goes as it is: one C-level pass
+    over its levels is all this costs. Summary points are upserted on their own key.
+    """
+    if _SUMMARY.isdisjoint(map(_LEVEL, rows)):
+        writer.write(rows, timestamped)
+        return
+    summary = [row for row in rows if row[2] in _SUMMARY]
+    others = [row for row in rows if row[2] not in _SUMMARY]
+    if others:
+        writer.write(others, timestamped)
+    writer.write(summary, timestamped, summary=True)
+
+
+_LEVEL = itemgetter(2)
+_SUMMARY = frozenset(SUMMARY_LEVELS)
 _NAME_SPLIT_LEVEL = itemgetter(0, 1, 2)
 _STEP = itemgetter(3)
 _VALUE = itemgetter(4)
@@ -528,7 +559,7 @@ def history_table(
 def latest(run_id: int) -> dict[str, dict[str, float]]:
     """The LAST-level values of a run: ``{split name: {metric name: value}}``.
 
-    Where one (split, name) has LAST points at several steps, the highest step wins.
+    A (split, name) has one LAST point (see :func:`log`).
 
     >>> metrics.latest(run.id)                                           # doctest: +SKIP
     {'TEST': {'accuracy': 0.93}, 'TRAIN': {'accuracy': 0.99}}
@@ -537,7 +568,7 @@ def latest(run_id: int) -> dict[str, dict[str, float]]:
     param = current().db.param
     rows = _fetch(
         f"SELECT split, name, value FROM metric WHERE run_id = {param} AND level = {param}"
-        " ORDER BY split, name, step",
+        " ORDER BY split, name",
         (run_id, LevelEnum.LAST.name),
     )
     if not rows:

@@ -9,16 +9,23 @@
     >>> model_sessions.update(s.id, name="iris svm v2").name               # doctest: +SKIP
     'iris svm v2'
 
-``splits`` holds the split ratios, keys among ``train``, ``validation`` and ``test``
-(at least one), each a finite number in [0, 1], summing to 1 (within 1e-9). It may also
-hold these options of how the split is drawn (DashAI's split form sends them):
+``splits`` is the split configuration as DashAI's front end sends it: a dict, or its JSON
+text (DashAI's ``json.dumps``), which is decoded and stored once, not twice encoded. The
+ratios present are checked: ``train``, ``validation`` and ``test`` each a finite number in
+[0, 1], those present summing to 1 (within 1e-9), and likewise ``train_size``,
+``validation_size`` and ``test_size`` (the holdout splitter's spelling). So are these
+options of how the split is drawn:
 
-* ``is_random``, ``shuffle``, ``stratify``: bool;
-* ``seed``: int or None.
+* ``is_random``, ``shuffle``, ``stratify``, ``has_changed``: bool;
+* ``seed``, ``random_state``: int or None.
 
-Any other key is a ValidationError. Input and output columns are non-empty lists of
-distinct column names that exist in the dataset (checked against the Arrow schema in
-the file's footer, without reading the data) and do not overlap. The metric lists
+Every other key (``splitter_name``, which DashAI's ModelJob uses to pick the splitter,
+``splitType``, ``n_splits``, ...) is kept as given; it must be JSON. The splits must give
+a ratio of either family or a ``splitter_name``, i.e. say how the split is drawn.
+
+Input and output columns are non-empty lists of distinct column names that exist in the
+dataset (checked against the Arrow schema in the file's footer, without reading the
+data) and do not overlap. The metric lists
 (``train_metrics``, ``validation_metrics``, ``test_metrics``) are lists of metric names
 or None.
 """
@@ -26,6 +33,7 @@ or None.
 from __future__ import annotations
 
 import builtins
+import json
 import math
 import numbers
 from collections.abc import Sequence
@@ -38,11 +46,12 @@ from .cascade import delete_rows
 from .clock import utcnow
 from .database import reads, writes
 from .records import ModelSessionRecord, to_record
-from .rows import check_id, check_name, fetch, insert_unique, require
+from .rows import check_id, check_json, check_name, fetch, insert_unique, require
 
 __all__ = [
     "OPTION_KEYS",
     "RATIO_KEYS",
+    "SIZE_KEYS",
     "create",
     "delete",
     "get",
@@ -51,11 +60,15 @@ __all__ = [
 ]
 
 RATIO_KEYS = ("train", "validation", "test")
-OPTION_KEYS = ("is_random", "shuffle", "stratify", "seed")
-_BOOL_OPTIONS = ("is_random", "shuffle", "stratify")
+#: The same ratios as DashAI's holdout splitter names them; checked as a family of their own.
+SIZE_KEYS = ("train_size", "validation_size", "test_size")
+OPTION_KEYS = ("is_random", "shuffle", "stratify", "has_changed", "seed", "random_state")
+_BOOL_OPTIONS = ("is_random", "shuffle", "stratify", "has_changed")
+_SEED_OPTIONS = ("seed", "random_state")
 RATIO_TOLERANCE = 1e-9
 
 UPDATABLE = (
+    "dataset_id",
     "name",
     "task_name",
     "input_columns",
@@ -73,11 +86,16 @@ _METRIC_FIELDS = ("train_metrics", "validation_metrics", "test_metrics")
 
 def _check_splits(splits: object, label: str) -> dict[str, Any]:
     """The splits with ratios as floats, or ValidationError naming the key and value at fault."""
+    if isinstance(splits, str):
+        try:
+            splits = json.loads(splits)
+        except ValueError as exc:
+            raise errors.ValidationError(f"splits of {label} given as text must be JSON: {exc}") from None
     if not isinstance(splits, dict):
         raise errors.ValidationError(f"splits of {label} must be a dict, got {type(splits).__name__}")
     checked: dict[str, Any] = {}
     for key, value in splits.items():
-        if key in RATIO_KEYS:
+        if key in RATIO_KEYS or key in SIZE_KEYS:
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise errors.ValidationError(
                     f"split ratio {key!r} of {label} must be a number, got {type(value).__name__} {value!r}"
@@ -94,24 +112,25 @@ def _check_splits(splits: object, label: str) -> dict[str, Any]:
                     f"split option {key!r} of {label} must be a bool, got {type(value).__name__} {value!r}"
                 )
             checked[key] = value
-        elif key == "seed":
+        elif key in _SEED_OPTIONS:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise errors.ValidationError(
-                    f"split option 'seed' of {label} must be an int or None, "
+                    f"split option {key!r} of {label} must be an int or None, "
                     f"got {type(value).__name__} {value!r}"
                 )
             checked[key] = value
-        else:
-            raise errors.ValidationError(
-                f"unknown split key {key!r} in {label}; expected ratios {', '.join(RATIO_KEYS)} "
-                f"and options {', '.join(OPTION_KEYS)}"
-            )
-    ratios = {key: checked[key] for key in RATIO_KEYS if key in checked}
-    if not ratios:
-        raise errors.ValidationError(f"splits of {label} give no ratio (any of {', '.join(RATIO_KEYS)})")
-    total = math.fsum(ratios.values())
-    if abs(total - 1.0) > RATIO_TOLERANCE:
-        raise errors.ValidationError(f"split ratios of {label} sum to {total!r}, not 1: {ratios}")
+        else:  # the splitter's own settings: kept as the front end sent them
+            checked[key] = value
+    check_json(checked, f"splits of {label}", mapping=True)
+    if not any(key in checked for key in (*RATIO_KEYS, *SIZE_KEYS, "splitter_name")):
+        raise errors.ValidationError(
+            f"splits of {label} say neither the ratios ({', '.join(RATIO_KEYS)}) nor a splitter_name"
+        )
+    for family in (RATIO_KEYS, SIZE_KEYS):
+        ratios = {key: checked[key] for key in family if key in checked}
+        total = math.fsum(ratios.values())
+        if ratios and abs(total - 1.0) > RATIO_TOLERANCE:
+            raise errors.ValidationError(f"split ratios of {label} sum to {total!r}, not 1: {ratios}")
     return checked
 
 
@@ -266,14 +285,17 @@ def list(dataset_id: int | None = None) -> builtins.list[ModelSessionRecord]:
 
 @writes
 def update(session_id: int, **changes: Any) -> ModelSessionRecord:
-    """Change any of :data:`UPDATABLE` (name, task_name, columns, splits, metric lists).
+    """Change any of :data:`UPDATABLE` (dataset, name, task_name, columns, splits, metric lists).
 
     The session as it would be after the change is validated as a whole (e.g. new input
-    columns must not overlap the current output columns); the dataset cannot change.
-    Raises NotFound, AlreadyExists (a taken name) or ValidationError; nothing is written
-    then. Returns the updated record (unchanged when nothing differs).
+    columns must not overlap the current output columns). Moving it to another dataset
+    (``dataset_id``, as DashAI's session page does) re-checks its columns against that
+    dataset's. Raises NotFound (an unknown session or dataset), AlreadyExists (a taken
+    name) or ValidationError; nothing is written then. Returns the updated record
+    (unchanged when nothing differs).
 
         >>> model_sessions.update(s.id, splits={"train": 0.8, "test": 0.2})  # doctest: +SKIP
+        >>> model_sessions.update(s.id, dataset_id=other.id)                # doctest: +SKIP
     """
     check_id(session_id, "model session")
     unknown = sorted(set(changes) - set(UPDATABLE))
@@ -285,6 +307,8 @@ def update(session_id: int, **changes: Any) -> ModelSessionRecord:
     row: Any = fetch(models.ModelSession, session_id, lock=True)
     label = f"model session {session_id} ({row.name!r})"
     checked: dict[str, Any] = {}
+    if "dataset_id" in changes:
+        checked["dataset_id"] = check_id(changes["dataset_id"], "dataset")
     if "name" in changes:
         checked["name"] = check_name(changes["name"], "model session name")
     if "task_name" in changes:
@@ -300,17 +324,21 @@ def update(session_id: int, **changes: Any) -> ModelSessionRecord:
     differing = {field: value for field, value in checked.items() if getattr(row, field) != value}
     if not differing:
         return _record(row)
-    if "input_columns" in differing or "output_columns" in differing:
-        dataset = fetch(models.Dataset, row.dataset_id)
+    if {"dataset_id", "input_columns", "output_columns"} & set(differing):
+        dataset = fetch(models.Dataset, differing.get("dataset_id", row.dataset_id))
         inputs = differing.get("input_columns", row.input_columns)
         outputs = differing.get("output_columns", row.output_columns)
         _check_columns_in_dataset(dataset, inputs, outputs, label)
     if "name" in differing:
         _refuse_taken(differing["name"], other_than=session_id)
-    query = models.ModelSession.update(**differing, last_modified=utcnow()).where(
+    columns = {("dataset" if field == "dataset_id" else field): value for field, value in differing.items()}
+    query = models.ModelSession.update(**columns, last_modified=utcnow()).where(
         models.ModelSession.id == session_id
     )
-    insert_unique(query.execute, f"a model session named {differing.get('name')!r}")
+    try:
+        insert_unique(query.execute, f"a model session named {differing.get('name')!r}")
+    except peewee.IntegrityError as exc:  # not the name: the new dataset's foreign key
+        raise errors.NotFound(f"dataset {columns.get('dataset')} does not exist (deleted meanwhile)") from exc
     return _record(fetch(models.ModelSession, session_id))
 
 

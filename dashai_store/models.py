@@ -1,8 +1,10 @@
 """Peewee models: DashAI's 16 tables plus the store's own bookkeeping table.
 
 Table and column names follow DashAI's SQLAlchemy schema so that raw SQL written against
-an existing ``~/.DashAI/db.sqlite`` keeps working. Enums are text holding the member
-NAME, guarded by a CHECK; JSON columns hold JSON text; timestamps are naive UTC.
+an existing ``~/.DashAI/db.sqlite`` finds them, with one exception: DashAI's misspelt
+``plugin.lastest_version`` is ``latest_version`` here (the README says so). Enums are
+text holding the member NAME, guarded by a CHECK; JSON columns hold JSON text;
+timestamps are naive UTC.
 
 The migrations never import this module (each freezes what it needs); the drift check
 (``dashai_store.schema``) proves that the migrated schema and these models agree.
@@ -24,12 +26,13 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    ModelIndex,
     NodeList,
     TextField,
 )
 
 from .database import database_proxy
-from .enums import LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum, names
+from .enums import SUMMARY_PREDICATE, LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum, names
 
 # -- field types --------------------------------------------------------------------
 
@@ -97,7 +100,8 @@ class JobMixin(BaseModel):
     """Columns every job-like row shares; only dashai_store.lifecycle writes them."""
 
     status = status_field()
-    huey_id = TextField(null=True)
+    # Indexed: a worker's job id finds its row (dashai_store.jobs.find) without a scan.
+    huey_id = TextField(null=True, index=True)
     delivery_time = DateTimeField(null=True)
     start_time = DateTimeField(null=True)
     end_time = DateTimeField(null=True)
@@ -183,6 +187,19 @@ class Metric(BaseModel):
             # since(cursor) pages through one run by id: a range scan, not a sort of the run.
             (("run", "id"), False),
         )
+
+
+# One value per (run, split, name) at the summary levels (LAST, LAST_OUTER), whatever the
+# step: the key the metric writers upsert those on (see enums.SUMMARY_LEVELS).
+Metric.add_index(
+    ModelIndex(
+        Metric,
+        (Metric.run, Metric.split, Metric.level, Metric.name),
+        unique=True,
+        where=SQL(SUMMARY_PREDICATE),
+        name="metric_summary_key",
+    )
+)
 
 
 class Prediction(JobMixin):

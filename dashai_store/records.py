@@ -411,3 +411,34 @@ class InterruptedJobs:
         for table, _ in self.jobs:
             counts[table] = counts.get(table, 0) + 1
         return counts
+
+
+# -- records of DashAI's listings and job lookups ----------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunWithMetrics:
+    """A run and its LAST metrics, ``{split name: {metric name: value}}`` (DashAI's runs page)."""
+
+    run: RunRecord
+    last_metrics: dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobEntity:
+    """The row a job queue's id belongs to (DashAI's ``find_entity_by_huey_id``).
+
+    ``entity_type`` is the table (``"run"``, ``"dataset"``, ``"explorer"``,
+    ``"global_explainer"``, ``"local_explainer"``, ``"converter"``, ``"prediction"``,
+    ``"generative_process"``); ``name`` is None where the table has no name column
+    (a converter's is its class, ``converter``); ``last_modified`` is None where the table
+    has no such column (explainers).
+    """
+
+    entity_type: str
+    entity_id: int
+    name: str | None
+    created: datetime
+    last_modified: datetime | None
+    status: RunStatus
+    job_id: str

@@ -17,22 +17,37 @@ run goes back to NOT_STARTED and loses its metrics, model and plots.
 
 Status moves go through :mod:`dashai_store.lifecycle` (NOT_STARTED -> DELIVERED ->
 STARTED -> FINISHED | ERROR); any other move raises InvalidTransition.
+
+DashAI's ModelJob, as the store serves it: the API process delivers; the worker records
+its job id and the split indexes it computed, starts, logs metrics, saves the model and
+plots, finishes; the runs page lists runs with their LAST metrics::
+
+    >>> runs.deliver(run.id)                                                # doctest: +SKIP
+    >>> runs.set_job_id(run.id, "huey-7f3a")                                # doctest: +SKIP
+    >>> runs.set_split_indexes(run.id, json.dumps(indexes)); runs.start(run.id)  # doctest: +SKIP
+    >>> runs.list_with_metrics(session.id, limit=20)                        # doctest: +SKIP
+
+Edits (:func:`update`): name, description and goal metric in place; parameters and the
+optimizer start the run over, as :func:`reset` does.
 """
 
 from __future__ import annotations
 
 import builtins
+import json
+import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from . import artifacts, errors, files, models
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import in_transaction, reads, writes
-from .enums import RunStatus, coerce
-from .lifecycle import NOT_STARTED, move
-from .records import RunRecord, to_record
-from .rows import Jobs, check_id, check_json, check_name, check_text, fetch, require
+from .enums import LevelEnum, RunStatus, coerce
+from .lifecycle import DELIVERED, NOT_STARTED, STARTED, move
+from .records import RunRecord, RunWithMetrics, to_record
+from .rows import Jobs, check_id, check_json, check_name, check_page, check_text, fetch, page, require
 
 __all__ = [
     "PLOT_KINDS",
@@ -43,11 +58,16 @@ __all__ = [
     "finish",
     "get",
     "list",
+    "list_with_metrics",
     "load_model",
     "load_plot",
+    "reset",
     "save_model",
     "save_plot",
+    "set_job_id",
+    "set_split_indexes",
     "start",
+    "update",
     "update_parameters",
 ]
 
@@ -94,12 +114,21 @@ def create(
     goal_metric: str = "",
     split_indexes: Any = None,
     description: str | None = None,
+    plots: Mapping[str, Any] | None = None,
 ) -> RunRecord:
     """A new NOT_STARTED run in a model session.
 
     ``parameters`` and ``optimizer_parameters`` are JSON-serializable dicts;
-    ``split_indexes`` any JSON value (DashAI stores the row indexes of each split).
-    Raises NotFound for an unknown session and ValidationError for a bad argument.
+    ``split_indexes`` any JSON value (DashAI stores the row indexes of each split; JSON
+    text is decoded, see :func:`set_split_indexes`). ``plots`` imports existing figures
+    (DashAI's ``upload_run``): kind (one of :data:`PLOT_KINDS`) -> a Plotly figure, its dict
+    or JSON text, or the ``pathlib.Path`` of a file holding figure JSON; each is copied
+    into ``runs/<id>/plots/<kind>.json`` (the source file is left alone).
+    Raises NotFound for an unknown session and ValidationError for a bad argument (an
+    unreadable plot file among them); nothing is written then.
+
+    >>> runs.create(s.id, "uploaded", "SVC", {"C": 1.0}, plots={"history": Path("h.json")})
+    ... # doctest: +SKIP
     """
     check_id(model_session_id, "model session")
     check_name(name, "a run name")
@@ -110,8 +139,9 @@ def create(
         {} if optimizer_parameters is None else optimizer_parameters, "optimizer_parameters", mapping=True
     )
     check_text(goal_metric, "goal_metric")
-    check_json(split_indexes, "split_indexes", mapping=False)
+    split_indexes = _check_split_indexes(split_indexes, optional=True)
     check_text(description, "a description", optional=True)
+    figures = _check_plots(plots)
     require(models.ModelSession, model_session_id, "model session")
     now = utcnow()
     row = models.Run.create(
@@ -128,7 +158,52 @@ def create(
         created=now,
         last_modified=now,
     )
+    if figures:
+        columns: dict[str, Any] = {"run_path": files.layout.run_folder(row.id)}
+        for kind, text in figures.items():
+            relative = files.layout.run_plot(row.id, kind)
+            files.discard_on_rollback(relative)
+            files.write_figure(relative, text)
+            columns[f"plot_{kind}_path"] = relative
+        models.Run.update(**columns).where(models.Run.id == row.id).execute()
     return _record(fetch(models.Run, row.id))
+
+
+def _check_plots(plots: object) -> dict[str, str]:
+    """Kind -> figure JSON text, read and validated before anything is written."""
+    if plots is None:
+        return {}
+    if not isinstance(plots, Mapping):
+        raise errors.ValidationError(f"plots must be a dict of kind -> figure, got {type(plots).__name__}")
+    figures: dict[str, str] = {}
+    for kind, figure in plots.items():
+        _check_kind(kind)
+        if isinstance(figure, Path):
+            try:
+                figure = figure.read_bytes()
+            except OSError as exc:
+                raise errors.ValidationError(f"the {kind} plot file {figure} cannot be read: {exc}") from None
+        try:
+            figures[kind] = files.figure_json(figure)
+        except errors.ValidationError as exc:
+            raise errors.ValidationError(f"the {kind} plot: {exc}") from None
+        except UnicodeDecodeError:
+            raise errors.ValidationError(f"the {kind} plot is not UTF-8 figure JSON") from None
+    return figures
+
+
+def _check_split_indexes(value: object, *, optional: bool) -> Any:
+    """Split indexes as stored: any JSON value; JSON text (DashAI's ``json.dumps``) decoded."""
+    if value is None:
+        if optional:
+            return None
+        raise errors.ValidationError("split_indexes must be a JSON value, not None")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise errors.ValidationError(f"split_indexes given as text must be JSON: {exc}") from None
+    return check_json(value, "split_indexes", mapping=False)
 
 
 @reads
@@ -139,20 +214,65 @@ def get(run_id: int) -> RunRecord:
 
 @reads
 def list(
-    model_session_id: int | None = None, status: RunStatus | str | None = None
+    model_session_id: int | None = None,
+    status: RunStatus | str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> builtins.list[RunRecord]:
-    """Runs, oldest first; optionally of one model session and/or in one status.
+    """Runs, oldest first (by id); optionally of one model session and/or in one status.
 
-    An unknown model session is NotFound (not an empty list), a bad status ValidationError.
+    ``limit`` and ``offset`` page through a long list in that stable order.
+    An unknown model session is NotFound (not an empty list), a bad status or page
+    ValidationError.
+
+    >>> runs.list(session.id, limit=50, offset=100)                      # doctest: +SKIP
     """
+    return [_record(row) for row in _query(model_session_id, status, limit, offset).iterator()]
+
+
+def _query(model_session_id: object, status: object, limit: object, offset: object) -> Any:
+    cut = check_page(limit, offset)
     query = models.Run.select().order_by(models.Run.id)
     if model_session_id is not None:
-        check_id(model_session_id, "model session")
-        require(models.ModelSession, model_session_id, "model session")
-        query = query.where(models.Run.model_session == model_session_id)
+        session_id = check_id(model_session_id, "model session")
+        require(models.ModelSession, session_id, "model session")
+        query = query.where(models.Run.model_session == session_id)
     if status is not None:
         query = query.where(models.Run.status == coerce(RunStatus, status))
-    return [_record(row) for row in query]
+    return page(query, *cut)
+
+
+@reads
+def list_with_metrics(
+    model_session_id: int | None = None,
+    status: RunStatus | str | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> builtins.list[RunWithMetrics]:
+    """:func:`list`, each run with its LAST metrics (DashAI's runs page), in two queries.
+
+    ``last_metrics`` is ``{split name: {metric name: value}}`` as :func:`metrics.latest
+    <dashai_store.metrics.latest>` gives it; a run without LAST metrics has ``{}``.
+
+    >>> [(r.run.name, r.last_metrics) for r in runs.list_with_metrics(session.id)]  # doctest: +SKIP
+    [('svm', {'TEST': {'accuracy': 0.93}})]
+    """
+    found = [_record(row) for row in _query(model_session_id, status, limit, offset).iterator()]
+    by_run: dict[int, dict[str, dict[str, float]]] = {record.id: {} for record in found}
+    metric = models.Metric
+    # One query for the page: the ids are few (a page), and (run_id, split, level, name)
+    # is the summary key's index.
+    query = (
+        metric.select(metric.run, metric.split, metric.name, metric.value)
+        .where(metric.run.in_(builtins.list(by_run)) & (metric.level == LevelEnum.LAST.name))
+        .order_by(metric.run, metric.split, metric.name)
+        .tuples()
+    )
+    for run_id, split, name, value in query.iterator() if by_run else ():
+        by_run[run_id].setdefault(split, {})[name] = math.nan if value is None else float(value)
+    return [RunWithMetrics(run=record, last_metrics=by_run[record.id]) for record in found]
 
 
 # -- lifecycle ---------------------------------------------------------------------------------
@@ -165,9 +285,64 @@ def deliver(run_id: int, job_id: str | None = None) -> RunRecord:
     return _jobs.deliver(run_id, job_id)
 
 
-def start(run_id: int) -> RunRecord:
-    """DELIVERED -> STARTED, recording the start time."""
-    return _jobs.start(run_id)
+@writes
+def start(run_id: int, job_id: str | None = None) -> RunRecord:
+    """DELIVERED -> STARTED, recording the start time (and ``job_id``, when the worker
+    knows it only now; None keeps the job id given at :func:`deliver`).
+
+    >>> runs.start(run.id, job_id="huey-7f3a")                          # doctest: +SKIP
+    """
+    checked = check_id(run_id, "run")
+    job = check_text(job_id, "job_id", optional=True, row=f"run {checked}")
+    return _record(move(models.Run, checked, STARTED, extra=None if job is None else {"huey_id": job}))
+
+
+#: The statuses in which a run's job may still write its job id and split indexes.
+_UNFINISHED = (NOT_STARTED.name, DELIVERED.name, STARTED.name)
+
+
+def _set_while_unfinished(run_id: int, what: str, changes: dict[str, Any]) -> RunRecord:
+    run = models.Run
+    updated = (
+        run.update(**changes, last_modified=utcnow())
+        .where((run.id == run_id) & run.status.in_(_UNFINISHED))
+        .execute()
+    )
+    if not updated:
+        row = fetch(models.Run, run_id)
+        raise errors.InvalidTransition(
+            f"run {run_id} is {row.status}: its {what} can be set only before it finishes (reset it first)"
+        )
+    return _record(fetch(models.Run, run_id))
+
+
+@writes
+def set_job_id(run_id: int, job_id: str) -> RunRecord:
+    """Record the job queue's id of the run's job, as DashAI's worker does when it picks
+    the job up (after the API process delivered it). Refused with InvalidTransition once
+    the run is FINISHED or ERROR.
+
+    >>> runs.set_job_id(run.id, "huey-7f3a")                            # doctest: +SKIP
+    """
+    checked = check_id(run_id, "run")
+    job = check_text(job_id, "job_id", required=True, row=f"run {checked}")
+    return _set_while_unfinished(checked, "job id", {"huey_id": job})
+
+
+@writes
+def set_split_indexes(run_id: int, split_indexes: Any) -> RunRecord:
+    """Record the row indexes of each split, computed by the training job after splitting
+    (DashAI's ModelJob; its ExplainerJob reads them back from :func:`get`).
+
+    Any JSON value; JSON text (DashAI's ``json.dumps(splits)``) is decoded so it is
+    stored once, not twice encoded. Refused with InvalidTransition once the run is FINISHED
+    or ERROR (explainers rely on the indexes a finished run was trained with).
+
+    >>> runs.set_split_indexes(run.id, {"train": [0, 1, 2], "test": [3]})  # doctest: +SKIP
+    """
+    checked = check_id(run_id, "run")
+    value = _check_split_indexes(split_indexes, optional=False)
+    return _set_while_unfinished(checked, "split indexes", {"split_indexes": value})
 
 
 def finish(run_id: int) -> RunRecord:
@@ -178,6 +353,69 @@ def finish(run_id: int) -> RunRecord:
 def fail(run_id: int, error: str) -> RunRecord:
     """DELIVERED or STARTED -> ERROR, recording the end time and the error message."""
     return _jobs.fail(run_id, error)
+
+
+#: Fields :func:`update` changes in place, and those whose change starts the run over.
+EDITABLE = ("name", "description", "goal_metric")
+RESETTING = ("parameters", "optimizer_name", "optimizer_parameters")
+
+
+@writes
+def update(run_id: int, **changes: Any) -> RunRecord:
+    """Edit a run as DashAI's run page does.
+
+    ``name``, ``description`` and ``goal_metric`` change in place. ``parameters``,
+    ``optimizer_name`` and ``optimizer_parameters`` change what the run would train, so
+    a change to any of them also resets the run as :func:`update_parameters` does (back to
+    NOT_STARTED; metrics, model and plots gone; refused with InvalidTransition while its
+    job runs). Values equal to the stored ones change nothing (no reset). Unknown fields
+    and bad values are ValidationError; nothing is written then.
+
+    >>> runs.update(run.id, name="svm (tuned)", goal_metric="f1")           # doctest: +SKIP
+    >>> runs.update(run.id, optimizer_name="HyperOpt", optimizer_parameters={"n": 5})
+    ... # doctest: +SKIP
+    """
+    checked_id = check_id(run_id, "run")
+    unknown = sorted(set(changes) - {*EDITABLE, *RESETTING})
+    if unknown:
+        raise errors.ValidationError(
+            f"run {checked_id}: cannot update {', '.join(unknown)}; "
+            f"updatable fields are {', '.join((*EDITABLE, *RESETTING))}"
+        )
+    checked: dict[str, Any] = {}
+    if "name" in changes:
+        checked["name"] = check_name(changes["name"], "a run name")
+    if "description" in changes:
+        checked["description"] = check_text(changes["description"], "a description", optional=True)
+    if "goal_metric" in changes:
+        checked["goal_metric"] = check_text(changes["goal_metric"], "goal_metric")
+    if "parameters" in changes:
+        checked["parameters"] = check_json(changes["parameters"], "parameters", mapping=True)
+    if "optimizer_name" in changes:
+        checked["optimizer_name"] = check_text(changes["optimizer_name"], "an optimizer name")
+    if "optimizer_parameters" in changes:
+        checked["optimizer_parameters"] = check_json(
+            changes["optimizer_parameters"], "optimizer_parameters", mapping=True
+        )
+    row = fetch(models.Run, checked_id, lock=True)
+    differing = {field: value for field, value in checked.items() if getattr(row, field) != value}
+    if any(field in RESETTING for field in differing):
+        return _reset(checked_id, differing)
+    if differing:
+        models.Run.update(**differing, last_modified=utcnow()).where(models.Run.id == checked_id).execute()
+        row = fetch(models.Run, checked_id)
+    return _record(row)
+
+
+@writes
+def reset(run_id: int) -> RunRecord:
+    """DashAI's reset without a change: the run starts over as in :func:`update_parameters`
+    (NOT_STARTED, metrics, model and plots gone; InvalidTransition while its job runs).
+
+    >>> runs.reset(run.id).status                                          # doctest: +SKIP
+    <RunStatus.NOT_STARTED: 0>
+    """
+    return _reset(check_id(run_id, "run"), {})
 
 
 @writes
@@ -198,7 +436,13 @@ def update_parameters(
         changes["optimizer_parameters"] = check_json(
             optimizer_parameters, "optimizer_parameters", mapping=True
         )
-    changes.update(artifacts=None, run_path=None, **dict.fromkeys(_PLOT_COLUMNS))
+    return _reset(run_id, changes)
+
+
+def _reset(run_id: int, changes: dict[str, Any]) -> RunRecord:
+    """Back to NOT_STARTED with ``changes``, inside the caller's write transaction: the
+    run's metrics, model and plots go (files after COMMIT)."""
+    changes = {**changes, "artifacts": None, "run_path": None, **dict.fromkeys(_PLOT_COLUMNS)}
     old = fetch(models.Run, run_id)
     row = move(models.Run, run_id, NOT_STARTED, extra=changes)
     models.Metric.delete().where(models.Metric.run == run_id).execute()

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import m0001_initial, m0002_widen_metric_enums
+from . import m0001_initial, m0002_widen_metric_enums, m0003_summary_metrics_job_ids
 
-REGISTRY: tuple[ModuleType, ...] = (m0001_initial, m0002_widen_metric_enums)
+REGISTRY: tuple[ModuleType, ...] = (
+    m0001_initial,
+    m0002_widen_metric_enums,
+    # Numbered 0003 on branch runsx only: it becomes 0004 after the bad-values step.
+    m0003_summary_metrics_job_ids,
+)

@@ -192,9 +192,8 @@ def test_log_many_accepts_every_point_shape(store: Store, run_id: int) -> None:
     ]
     assert got == [
         ("a", "TRAIN", "STEP", 0, 0.5, default),
-        ("b", "TEST", "LAST", 0, 1.0, default),
         ("a", "TRAIN", "STEP", 1, 0.4, default),
-        ("b", "TEST", "LAST", 1, 2.0, stamp),
+        ("b", "TEST", "LAST", 1, 2.0, stamp),  # LAST: the second "b" replaced the first
         ("a", "TRAIN", "STEP", 2, 0.3, stamp),
         ("a", "TRAIN", "STEP", 3, 0.2, default),
     ]
@@ -306,7 +305,7 @@ def test_history_filters_and_order(store: Store, run_id: int) -> None:
     fill(run_id)
     keys = [(p.step, p.name, p.split.name, p.level.name) for p in metrics.history(run_id)]
     assert keys == sorted(keys)  # by step, then name, split, level
-    assert len(keys) == 10
+    assert len(keys) == 9  # acc TEST LAST at step 5 replaced the one at step 0
     loss_train = metrics.history(run_id, name="loss", split="TRAIN")
     assert [(p.step, p.value) for p in loss_train] == [(0, 0.5), (1, 1.5), (2, 2.5)]
     assert {p.name for p in metrics.history(run_id, level=LevelEnum.LAST)} == {"acc"}
@@ -340,7 +339,7 @@ def test_history_table_matches_history(store: Store, run_id: int) -> None:
     assert table.schema == metrics.history_table_schema()
     points = metrics.history(run_id)
     rows = table.to_pylist()
-    assert len(rows) == len(points) == 11
+    assert len(rows) == len(points) == 10
     for row, point in zip(rows, points, strict=True):
         assert row["id"] == point.id and row["name"] == point.name and row["step"] == point.step
         assert row["split"] == point.split.name and row["level"] == point.level.name

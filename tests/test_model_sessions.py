@@ -257,11 +257,8 @@ def test_bad_update_raises_its_typed_error_and_writes_nothing(store: Store, data
         ("unknown session", partial(model_sessions.update, 999, name="x"), errors.NotFound),
         ("session id a str", partial(model_sessions.update, str(s.id), name="x"), errors.ValidationError),
         ("unknown field", partial(model_sessions.update, s.id, colour="red"), errors.ValidationError),
-        (
-            "dataset cannot change",
-            partial(model_sessions.update, s.id, dataset_id=dataset_id),
-            errors.ValidationError,
-        ),
+        ("unknown dataset", partial(model_sessions.update, s.id, dataset_id=999), errors.NotFound),
+        ("dataset id a str", partial(model_sessions.update, s.id, dataset_id="1"), errors.ValidationError),
         ("taken name", partial(model_sessions.update, s.id, name="taken"), errors.AlreadyExists),
         ("empty name", partial(model_sessions.update, s.id, name=""), errors.ValidationError),
         ("task None", partial(model_sessions.update, s.id, task_name=None), errors.ValidationError),

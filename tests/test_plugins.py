@@ -249,3 +249,21 @@ def test_import_does_not_load_heavy_modules() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- raw SQL and the renamed column (the README's "Raw SQL" bullet) ----------------------------------
+
+
+def test_raw_sql_reads_latest_version_and_the_readme_names_the_rename(store: Store) -> None:
+    """DashAI's column was ``lastest_version``; the store's is ``latest_version``. The README
+    and the models' docstring must say so rather than claim old SQL keeps working as is."""
+    import peewee
+    from migration_fixtures.support import REPO
+
+    plugins.register("dashai-svm", author="Ana", version="1.2.0")
+    assert store.db.execute_sql("SELECT latest_version FROM plugin").fetchall() == [("1.2.0",)]
+    with pytest.raises(peewee.DatabaseError), store.db.atomic():
+        store.db.execute_sql("SELECT lastest_version FROM plugin")
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert "**Raw SQL**" in readme and "`plugin.lastest_version` is now `plugin.latest_version`" in readme
+    assert "``plugin.lastest_version`` is ``latest_version``" in " ".join((models.__doc__ or "").split())

@@ -273,7 +273,8 @@ GETTERS: dict[str, Callable[[Any], object]] = {
     "plugins.delete": plugins.delete,
     "explainers.get": lambda i: explainers.get("global", i),
     "explainers.finish": lambda i: explainers.finish("local", i),
-    "explainers.list_global": explainers.list_global,
+    # None is no bad id for a listing: it lists every run's explainers (the other bad ids stay bad).
+    "explainers.list_global": lambda i: explainers.list_global(1.5 if i is None else i),
 }
 
 

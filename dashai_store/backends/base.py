@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import peewee
 
+from ..enums import SUMMARY_PREDICATE
+
 Select = TypeVar("Select", bound="peewee.ModelSelect[Any]")
 
 if TYPE_CHECKING:
@@ -37,6 +39,12 @@ METRIC_ON_CONFLICT = (
     ' DO UPDATE SET value = excluded.value, "timestamp" = excluded."timestamp"'
 )
 
+#: The tail of an INSERT of summary-level points: the conflict target is the partial index.
+METRIC_SUMMARY_ON_CONFLICT = (
+    f" ON CONFLICT (run_id, split, level, name) WHERE {SUMMARY_PREDICATE}"
+    ' DO UPDATE SET value = excluded.value, step = excluded.step, "timestamp" = excluded."timestamp"'
+)
+
 #: ``(done, total)`` progress of a database snapshot, in pages.
 SnapshotProgress = Callable[[int, int], None]
 
@@ -49,9 +57,12 @@ class MetricWriter(ABC):
     """
 
     @abstractmethod
-    def write(self, rows: Sequence[Sequence[Any]], timestamped: bool) -> None:
+    def write(self, rows: Sequence[Sequence[Any]], timestamped: bool, summary: bool = False) -> None:
         """Upsert validated rows: ``(name, split, level, step, value)``, or with
-        ``timestamped`` a sixth item, the timestamp as text (else the call's default)."""
+        ``timestamped`` a sixth item, the timestamp as text (else the call's default).
+
+        With ``summary`` every row is of a summary level (``enums.SUMMARY_LEVELS``) and replaces the
+        stored point of its (split, level, name) whatever its step; without, no row is."""
 
 
 class Backend(ABC):
@@ -155,7 +166,8 @@ class Backend(ABC):
 
     @abstractmethod
     def write_metric_point(self, cursor: Any, run_id: int, row: tuple[Any, ...]) -> None:
-        """Upsert one point (a :meth:`metric_row`) inside the write transaction."""
+        """Upsert one point (a :meth:`metric_row`) inside the write transaction; a point of
+        a summary level (``enums.SUMMARY_LEVELS``) replaces its (split, level, name)'s, whatever the step."""
 
     @abstractmethod
     def metric_writer(self, cursor: Any, run_id: int, stamp: str) -> MetricWriter:

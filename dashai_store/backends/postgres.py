@@ -15,8 +15,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import peewee
 
+from ..enums import SUMMARY_LEVELS
 from ..locks import advisory_lock
-from .base import METRIC_INSERT_HEAD, METRIC_ON_CONFLICT, Backend, MetricWriter, Select, SnapshotProgress
+from .base import (
+    METRIC_INSERT_HEAD,
+    METRIC_ON_CONFLICT,
+    METRIC_SUMMARY_ON_CONFLICT,
+    Backend,
+    MetricWriter,
+    Select,
+    SnapshotProgress,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,6 +34,7 @@ if TYPE_CHECKING:
     from .schema_types import Schema
 
 _INSERT_ONE = METRIC_INSERT_HEAD + "(%s, %s, %s, %s, %s, %s, %s)" + METRIC_ON_CONFLICT
+_INSERT_ONE_SUMMARY = METRIC_INSERT_HEAD + "(%s, %s, %s, %s, %s, %s, %s)" + METRIC_SUMMARY_ON_CONFLICT
 # The bulk path: COPY a chunk into a session-private temporary table, then one
 # INSERT ... SELECT ... ON CONFLICT moves it into metric (about 3x execute_values here).
 _LOAD = "pg_temp.dashai_metric_load"
@@ -33,11 +43,13 @@ _LOAD_TABLE = (
     ' step integer, value double precision, "timestamp" timestamp) ON COMMIT DELETE ROWS'
 )
 _COPY = f'COPY {_LOAD} (name, split, level, step, value, "timestamp") FROM STDIN'
-_MOVE = (
+_MOVE_HEAD = (
     'INSERT INTO metric (run_id, name, split, level, step, value, "timestamp")'
     " SELECT {run_id}, name, split, level, step, NULLIF(value, 'NaN'::float8), \"timestamp\""
-    f" FROM {_LOAD}" + METRIC_ON_CONFLICT + f"; TRUNCATE {_LOAD}"
+    f" FROM {_LOAD}"
 )
+_MOVE = _MOVE_HEAD + METRIC_ON_CONFLICT + f"; TRUNCATE {_LOAD}"
+_MOVE_SUMMARY = _MOVE_HEAD + METRIC_SUMMARY_ON_CONFLICT + f"; TRUNCATE {_LOAD}"
 # Live tailing reads ``id > cursor``, but a sequence hands ids out at INSERT, not at COMMIT:
 # writers of one run take this lock first, so a run's ids become visible in increasing
 # order. Two-key advisory locks live in their own key space (the migrator uses one key).
@@ -46,6 +58,7 @@ RUN_LOCK_NAMESPACE = zlib.crc32(b"dashai_store:metric") - (1 << 31)
 
 _NAME = itemgetter(0)
 _KEY = itemgetter(0, 1, 2, 3)
+_SUMMARY_KEY = itemgetter(0, 1, 2)
 
 
 def current_schema(db: peewee.Database) -> str:
@@ -69,10 +82,12 @@ class PostgresMetricWriter(MetricWriter):
         cursor.execute(_RUN_LOCK, (RUN_LOCK_NAMESPACE, run_id))
         cursor.execute(_LOAD_TABLE)
 
-    def write(self, rows: Sequence[Sequence[Any]], timestamped: bool) -> None:
+    def write(self, rows: Sequence[Sequence[Any]], timestamped: bool, summary: bool = False) -> None:
         # One INSERT ... ON CONFLICT may not touch a row twice, so repeats inside a chunk are
-        # folded first (the last one wins, as on SQLite where each row is its own statement).
-        unique = builtins.list(dict(zip(map(_KEY, rows), rows, strict=True)).values())
+        # folded first (the last one wins, as on SQLite where each row is its own statement);
+        # summary points repeat when their (name, split, level) does, whatever the step.
+        key = _SUMMARY_KEY if summary else _KEY
+        unique = builtins.list(dict(zip(map(key, rows), rows, strict=True)).values())
         names = {name: _copy_text(name) for name in set(map(_NAME, unique))}
         stamp = self.stamp
         # repr() of a float is exact and spells nan/inf/-inf the way float8 input reads them.
@@ -82,7 +97,7 @@ class PostgresMetricWriter(MetricWriter):
             for row in unique
         )
         self.cursor.copy_expert(_COPY, io.StringIO(text))
-        self.cursor.execute(_MOVE.format(run_id=self.run_id))
+        self.cursor.execute((_MOVE_SUMMARY if summary else _MOVE).format(run_id=self.run_id))
 
 
 class PostgresBackend(Backend):
@@ -187,7 +202,7 @@ class PostgresBackend(Backend):
 
     def write_metric_point(self, cursor: Any, run_id: int, row: tuple[Any, ...]) -> None:
         cursor.execute(_RUN_LOCK, (RUN_LOCK_NAMESPACE, run_id))
-        cursor.execute(_INSERT_ONE, row)
+        cursor.execute(_INSERT_ONE_SUMMARY if row[4] in SUMMARY_LEVELS else _INSERT_ONE, row)
 
     def metric_writer(self, cursor: Any, run_id: int, stamp: str) -> MetricWriter:
         return PostgresMetricWriter(cursor, run_id, stamp)

@@ -13,8 +13,16 @@ from urllib.parse import quote
 import peewee
 
 from .. import errors
+from ..enums import SUMMARY_LEVELS
 from ..locks import file_lock
-from .base import METRIC_INSERT_HEAD, METRIC_ON_CONFLICT, Backend, MetricWriter, SnapshotProgress
+from .base import (
+    METRIC_INSERT_HEAD,
+    METRIC_ON_CONFLICT,
+    METRIC_SUMMARY_ON_CONFLICT,
+    Backend,
+    MetricWriter,
+    SnapshotProgress,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,6 +31,7 @@ if TYPE_CHECKING:
     from .schema_types import Schema
 
 _INSERT_ONE = METRIC_INSERT_HEAD + "(?, ?, ?, ?, ?, ?, ?)" + METRIC_ON_CONFLICT
+_INSERT_ONE_SUMMARY = METRIC_INSERT_HEAD + "(?, ?, ?, ?, ?, ?, ?)" + METRIC_SUMMARY_ON_CONFLICT
 _INSERT_COLUMNS = 'INSERT INTO metric (name, split, level, step, value, run_id, "timestamp") VALUES '
 _ROW = "(?, ?, ?, ?, ?, {run_id}, {stamp})"
 #: Rows per multi-row INSERT. One statement for many rows, rather than executemany's one
@@ -47,17 +56,20 @@ class SqliteMetricWriter(MetricWriter):
         self.plain_row = _ROW.format(run_id=run_id, stamp=f"'{stamp}'")
         self.timestamped_row = _ROW.format(run_id=run_id, stamp="?")
 
-    def write(self, rows: Sequence[Sequence[Any]], timestamped: bool) -> None:
+    def write(self, rows: Sequence[Sequence[Any]], timestamped: bool, summary: bool = False) -> None:
         row_sql, width = (self.timestamped_row, 6) if timestamped else (self.plain_row, 5)
         limit = _variable_limit(self.cursor.connection) // width
         per_statement = max(1, min(ROWS_PER_STATEMENT, limit))
-        full = _INSERT_COLUMNS + ", ".join([row_sql] * per_statement) + METRIC_ON_CONFLICT
+        # SQLite applies a multi-row upsert row by row: a key repeated in one statement
+        # updates the row its earlier occurrence wrote, so the last one wins.
+        tail = METRIC_SUMMARY_ON_CONFLICT if summary else METRIC_ON_CONFLICT
+        full = _INSERT_COLUMNS + ", ".join([row_sql] * per_statement) + tail
         for start in range(0, len(rows), per_statement):
             part = rows[start : start + per_statement]
             sql = (
                 full
                 if len(part) == per_statement
-                else (_INSERT_COLUMNS + ", ".join([row_sql] * len(part)) + METRIC_ON_CONFLICT)
+                else (_INSERT_COLUMNS + ", ".join([row_sql] * len(part)) + tail)
             )
             self.cursor.execute(sql, [value for row in part for value in row])
 
@@ -213,7 +225,7 @@ class SqliteBackend(Backend):
         return (run_id, name, value, split, level, step, moment.isoformat(" "))
 
     def write_metric_point(self, cursor: Any, run_id: int, row: tuple[Any, ...]) -> None:
-        cursor.execute(_INSERT_ONE, row)
+        cursor.execute(_INSERT_ONE_SUMMARY if row[4] in SUMMARY_LEVELS else _INSERT_ONE, row)
 
     def metric_writer(self, cursor: Any, run_id: int, stamp: str) -> MetricWriter:
         return SqliteMetricWriter(cursor, run_id, stamp)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0003_orphan"
+ID = "0004_orphan"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from peewee import Database, PostgresqlDatabase, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
-ID = "0003_rebuild_run"
+ID = "0004_rebuild_run"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

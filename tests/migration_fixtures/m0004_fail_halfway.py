@@ -5,8 +5,8 @@ from __future__ import annotations
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0003_fail_halfway"
-MESSAGE = "deliberate failure halfway through 0003_fail_halfway"
+ID = "0004_fail_halfway"
+MESSAGE = "deliberate failure halfway through 0004_fail_halfway"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

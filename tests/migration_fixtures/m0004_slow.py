@@ -7,7 +7,7 @@ import time
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0003_slow"
+ID = "0004_slow"
 SECONDS = 1.0
 
 

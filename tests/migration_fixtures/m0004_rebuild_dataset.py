@@ -10,7 +10,7 @@ from __future__ import annotations
 from peewee import Database, PostgresqlDatabase
 from playhouse.migrate import SchemaMigrator, migrate
 
-ID = "0003_rebuild_dataset"
+ID = "0004_rebuild_dataset"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from peewee import Database, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
-ID = "0003_add_column"
+ID = "0004_add_column"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:
