@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import m0001_initial, m0002_widen_metric_enums
+from . import m0001_initial, m0002_widen_metric_enums, m0003_parameter_history_no_replace
 
-REGISTRY: tuple[ModuleType, ...] = (m0001_initial, m0002_widen_metric_enums)
+REGISTRY: tuple[ModuleType, ...] = (
+    m0001_initial,
+    m0002_widen_metric_enums,
+    m0003_parameter_history_no_replace,
+)

@@ -33,6 +33,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from migration_fixtures.support import BASE
 
 from dashai_store import datasets, errors, maintenance, model_sessions, notebooks, open_store, runs
 from dashai_store.maintenance import is_temp_name
@@ -344,7 +345,7 @@ def _fingerprint(db: Any) -> dict[str, int]:
 
 def _migrate_proc(home: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [PYTHON, str(WRAPPER), "m0003_rebuild_run", "--home", str(home)],
+        [PYTHON, str(WRAPPER), "m0004_rebuild_run", "--home", str(home)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -396,9 +397,9 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
     out, _ = proc.communicate(timeout=120)
     duration = time.monotonic() - started
     assert proc.returncode == 0, out
-    assert _state(home)[0] == ["0001_initial", "0002_widen_metric_enums", "0003_rebuild_run"]
+    assert _state(home)[0] == [*BASE, "0004_rebuild_run"]
 
-    step_s = float(re.search(r"applied 0003_rebuild_run in ([0-9.]+) ms", out).group(1)) / 1000  # type: ignore[union-attr]
+    step_s = float(re.search(r"applied 0004_rebuild_run in ([0-9.]+) ms", out).group(1)) / 1000  # type: ignore[union-attr]
 
     outcomes: Counter[str] = Counter()
     for i in range(points):
@@ -424,10 +425,10 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
         assert tables == tables_before, f"a killed rebuild left {set(tables) ^ set(tables_before)}"
         assert versions in (
             ["0001_initial", "0002_widen_metric_enums"],
-            ["0001_initial", "0002_widen_metric_enums", "0003_rebuild_run"],
+            [*BASE, "0004_rebuild_run"],
         ), versions
-        if "applied 0003_rebuild_run" in out:
-            assert versions[-1] == "0003_rebuild_run", "the runner reported a step that is not there"
+        if "applied 0004_rebuild_run" in out:
+            assert versions[-1] == "0004_rebuild_run", "the runner reported a step that is not there"
         backups = list((home / "backups").glob("*.sqlite")) if (home / "backups").exists() else []
         outcome = (
             "finished before the kill"
@@ -445,7 +446,7 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
         again = _migrate_proc(home)
         out, _ = again.communicate(timeout=120)
         assert again.returncode == 0, out
-        assert _state(home)[0] == ["0001_initial", "0002_widen_metric_enums", "0003_rebuild_run"]
+        assert _state(home)[0] == [*BASE, "0004_rebuild_run"]
         assert _state(home)[1] == expected
     figures("seed (DASHAI_CRASH_SEED)", SEED)
     figures("kill points", points)
