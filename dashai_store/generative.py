@@ -229,7 +229,7 @@ def _payload_record(row: Any) -> Payload:
         id=row.id,
         process_id=row.process_id,
         data_type=data_type,
-        is_input=row.is_input if isinstance(row.is_input, Unreadable) else bool(row.is_input),
+        is_input=row.is_input if isinstance(row.is_input, Unreadable) else bool(row.is_input),  # type: ignore[arg-type]
         value=value,
         file_path=path,
     )
