@@ -423,10 +423,7 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
         versions, fingerprint, tables = _state(home)
         assert fingerprint == expected, "rows were lost or changed by a killed migration"
         assert tables == tables_before, f"a killed rebuild left {set(tables) ^ set(tables_before)}"
-        assert versions in (
-            ["0001_initial", "0002_widen_metric_enums"],
-            [*BASE, "0004_rebuild_run"],
-        ), versions
+        assert versions in (BASE, [*BASE, "0004_rebuild_run"]), versions
         if "applied 0004_rebuild_run" in out:
             assert versions[-1] == "0004_rebuild_run", "the runner reported a step that is not there"
         backups = list((home / "backups").glob("*.sqlite")) if (home / "backups").exists() else []
@@ -434,7 +431,7 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
             "finished before the kill"
             if exited
             else "after commit"
-            if len(versions) == 3
+            if len(versions) == len(BASE) + 1
             else "after the backup"
             if backups
             else "before the backup"
