@@ -33,6 +33,8 @@ from dashai_store.schema import drift
 RELEASE = REPO / "tests" / "release_fixtures" / "0.1.0"
 PLACEHOLDER = "__DASHAI_SCHEMA__"
 STEP_IDS = ["0001_initial", "0002_widen_metric_enums"]
+# What the first release's stores (at 0001) receive: 0002 and every step registered after it.
+LATER_IDS = [str(m.ID) for m in REGISTRY][1:]
 # Files a run of the runner or the store may add or rewrite; everything else is the user's.
 RUNTIME = ("db.sqlite", "db.sqlite-wal", "db.sqlite-shm", "db.sqlite.migrate.lock")
 NEW_LEVELS = ("EPOCH", "FOLD", "OUTER_FOLD", "LAST_OUTER")
@@ -175,7 +177,7 @@ def test_migrate_script_carries_a_release_home_forward(release_home: Path) -> No
     proc = run_script("--home", str(release_home))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "applied 0002_widen_metric_enums" in proc.stdout and "applied 0001" not in proc.stdout
-    assert "schema version: 0002_widen_metric_enums (1 step(s) applied)" in proc.stdout
+    assert f"schema version: {LATER_IDS[-1]} ({len(LATER_IDS)} step(s) applied)" in proc.stdout
 
     after_rows, after_versions = read_sqlite(release_home / "db.sqlite")
     assert after_rows == before_rows
@@ -186,7 +188,7 @@ def test_migrate_script_carries_a_release_home_forward(release_home: Path) -> No
     assert all(len(v[2]) == 64 for v in after_versions)
     db = sqlite_at(release_home / "db.sqlite")
     try:
-        assert db.execute_sql("PRAGMA user_version").fetchone()[0] == 2
+        assert db.execute_sql("PRAGMA user_version").fetchone()[0] == len(REGISTRY)
         assert db.execute_sql("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert Migrator(release_home, db).drift() == []
         assert metric_checks(db) != before_checks and "LAST_OUTER" in metric_checks(db)
@@ -204,7 +206,7 @@ def test_migrate_script_carries_a_release_home_forward(release_home: Path) -> No
     backup_db = sqlite_at(restored / "db.sqlite")
     try:
         status = Migrator(restored, backup_db).status(verify_checksums=True)
-        assert status.head == "0001_initial" and [s.id for s in status.pending] == [STEP_IDS[1]]
+        assert status.head == "0001_initial" and [s.id for s in status.pending] == LATER_IDS
         assert status.checksum_mismatches == ()
         assert metric_checks(backup_db) == before_checks
     finally:
@@ -213,7 +215,7 @@ def test_migrate_script_carries_a_release_home_forward(release_home: Path) -> No
     # A second run is a no-op: nothing applied, no new backup, the same rows.
     again = run_script("--home", str(release_home))
     assert again.returncode == 0, again.stdout + again.stderr
-    assert again.stdout.strip().splitlines() == ["schema version: 0002_widen_metric_enums (up to date)"]
+    assert again.stdout.strip().splitlines() == [f"schema version: {LATER_IDS[-1]} (up to date)"]
     assert read_sqlite(release_home / "db.sqlite") == (after_rows, after_versions)
     assert sorted((release_home / "backups").glob("*.sqlite")) == [backup]
 
@@ -301,7 +303,7 @@ def test_a_release_postgres_schema_is_carried_forward(release_pg: tuple[Path, st
         assert [v[1] for v in before_versions] == ["0001_initial"]
         assert all(before_rows.values())
         result = Migrator(home, db).migrate()
-        assert [s.id for s in result.applied] == [STEP_IDS[1]] and result.backup is None
+        assert [s.id for s in result.applied] == LATER_IDS and result.backup is None
         assert contents(db) == before_rows
         after = versions(db)
         assert after[0] == before_versions[0]
@@ -407,8 +409,8 @@ def test_m0002_on_a_million_metric_rows_edits_the_schema_in_place(tmp_path: Path
         started = time.perf_counter()
         result = Migrator(home, db).migrate()
         total_s = time.perf_counter() - started
-        [step] = result.applied
-        assert step.id == STEP_IDS[1]
+        assert [s.id for s in result.applied] == LATER_IDS
+        step = result.applied[0]
         assert db.execute_sql("SELECT COUNT(*) FROM metric").fetchone()[0] == rows
         db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         assert db.execute_sql("PRAGMA page_count").fetchone()[0] == pages  # not rebuilt
