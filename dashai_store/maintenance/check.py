@@ -10,7 +10,8 @@ from typing import Any
 
 from .. import cascade, errors, files, models, schema
 from ..database import current, reads
-from ..decoding import Unreadable, decode_enum
+from ..decoding import Unreadable, decode_enum, decode_json
+from ..enums import DataType
 from ..records import BadRow, CheckReport, MissingFile
 from .scan import GRACE_S, Progress, artifact_entries, scan_home
 
@@ -108,6 +109,14 @@ def _bad_rows(db: Any) -> list[BadRow]:
                     value = decode(raw)
                     if isinstance(value, Unreadable):
                         found.append(BadRow(table=table, row_id=row[0], column=column, problem=value.problem))
+    # A JSON payload's text is JSON only by its data type, so it is not a JSONField.
+    pd = models.ProcessData
+    payloads = pd.select(pd.id, pd.data).where(pd.data_type == DataType.json.value).order_by(pd.id)
+    for row_id, text in db.execute(payloads):
+        value = decode_json(text)
+        if isinstance(value, Unreadable):
+            found.append(BadRow(table="process_data", row_id=row_id, column="data", problem=value.problem))
+    found.sort(key=lambda bad: (bad.table, bad.row_id, bad.column))
     return found
 
 

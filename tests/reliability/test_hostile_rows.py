@@ -67,6 +67,7 @@ class Case:
     column: str
     kind: str
     sqlite_only: bool = False
+    row: str = ""  # the world's row to edit, when not the table's first (see _world)
 
 
 CASES = (
@@ -95,6 +96,7 @@ CASES = (
     Case("generative_process", "status", "unknown enum"),
     Case("process_data", "data_type", "unknown enum"),
     Case("process_data", "is_input", "text in a number", sqlite_only=True),
+    Case("process_data", "data", "invalid json", row="process_data_json"),
     Case("plugin", "status", "unknown enum"),
     Case("tag", "name", "unknown enum"),
     Case("global_explainer", "parameters", "invalid json"),
@@ -152,6 +154,7 @@ def _world(tag: str) -> dict[str, int]:
         "parameter_history": snapshot.id,
         "generative_process": process.id,
         "process_data": generative.payloads(process.id)[0].id,
+        "process_data_json": generative.payloads(process.id)[1].id,
         "plugin": plugin.id,
         "tag": int(models.Tag.select(models.Tag.id).where(models.Tag.plugin == plugin.id).scalar()),
         "global_explainer": glob.id,
@@ -324,7 +327,7 @@ def test_a_hand_edited_value_of_any_table_is_listed_marked_reported_and_deletabl
         label = f"{case.table}.{case.column} = {literal} ({case.kind}; seed {SEED})"
         world = _world(str(number))
         list_of, get_of, delete_of = AREAS[case.table]
-        row_id = world[case.table]
+        row_id = world[case.row or case.table]
         _edit(store, case.table, case.column, literal, row_id)
 
         listed = list_of(world)
