@@ -25,6 +25,7 @@ from peewee import (
     IntegerField,
     Model,
     NodeList,
+    SchemaManager,
     TextField,
 )
 
@@ -491,8 +492,11 @@ def create_schema(db: Any, backend: str) -> None:
     ``backend`` is the backend's name (``"sqlite"`` or ``"postgresql"``). Used by the drift
     check to build the reference schema; real stores are made by the migrations.
     """
-    with db.bind_ctx(ALL_MODELS):
-        db.create_tables(ALL_MODELS, safe=False)
+    # A SchemaManager per model with ``db`` given, not bind_ctx: rebinding the models would
+    # point every thread's queries at ``db`` meanwhile, and maintenance.check() builds this
+    # scratch schema inside a live application.
+    for model in ALL_MODELS:  # parents before children
+        SchemaManager(model, db).create_all(safe=False)
     # The triggers of each backend, by its name (looked up at call time: tests swap them).
     triggers = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRES_TRIGGERS}[backend]
     for statement in triggers:
