@@ -9,12 +9,14 @@ through the store's own connection. ``maintenance.check()`` reports a dropped tr
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import peewee
 import pytest
+from migration_fixtures.support import run_script, target_args
 
-from dashai_store import generative, maintenance, models
+from dashai_store import generative, maintenance, models, open_store
 from dashai_store.database import Store
 
 
@@ -109,3 +111,16 @@ def test_check_reports_a_dropped_append_only_trigger(store: Store) -> None:
     assert any("schema" in advice for advice in maintenance.advice(report))
     with pytest.raises(peewee.IntegrityError), store.db.atomic():  # the other triggers still hold
         store.db.execute_sql("UPDATE parameter_history SET parameters = '{}'")
+
+
+def test_migrate_check_names_a_dropped_append_only_trigger(home: Path, database_url: str | None) -> None:
+    with open_store(home, database=database_url) as store:
+        assert run_script("--check", *target_args(home, database_url)).returncode == 0
+        name = (
+            "parameter_history_no_replace" if store.backend == "sqlite" else "parameter_history_no_truncate"
+        )
+        store.db.execute_sql(
+            f"DROP TRIGGER {name}" + ("" if store.backend == "sqlite" else " ON parameter_history")
+        )
+    proc = run_script("--check", *target_args(home, database_url))
+    assert proc.returncode != 0 and f"trigger {name}: missing from the database" in proc.stdout, proc.stdout
