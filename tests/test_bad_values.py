@@ -8,9 +8,12 @@ unreadable value, the metric read paths, and the marker itself.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import pickle
 import sqlite3
+import subprocess
+import sys
 
 import pyarrow as pa
 import pytest
@@ -121,3 +124,20 @@ def test_a_sound_store_reports_no_bad_rows(store: Store) -> None:
     report = maintenance.check()
     assert report.bad_rows == () and report.schema_drift == ()
     assert datasets.get(ds.id).lineage is None
+
+
+def test_dashai_store_check_lists_the_bad_rows(store: Store, database_url: str | None) -> None:
+    run_id = plant_run(plant_session(plant_dataset("d")))
+    _edit(store, f"UPDATE run SET optimizer_parameters = '{{' WHERE id = {run_id}")
+    target = ["--home", str(store.home), *(["--database", database_url] if database_url else [])]
+    command = [sys.executable, "-m", "dashai_store", "check", *target, "--grace", "0"]
+    text = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert text.returncode != 0 and f"run {run_id} optimizer_parameters: not valid JSON" in text.stdout, (
+        text.stdout
+    )
+    found = json.loads(
+        subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=60).stdout
+    )
+    assert [(b["table"], b["row_id"], b["column"]) for b in found["bad_rows"]] == [
+        ("run", run_id, "optimizer_parameters")
+    ]
