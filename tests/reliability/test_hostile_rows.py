@@ -315,7 +315,9 @@ def _edit(store: Store, table: str, column: str, literal: str, row_id: int) -> N
 # -- the test -----------------------------------------------------------------------------------------
 
 
-def test_a_hand_edited_value_of_any_table_is_listed_marked_reported_and_deletable(store: Store) -> None:
+def test_a_hand_edited_value_of_any_table_is_listed_marked_reported_and_deletable(
+    store: Store, figures: Any
+) -> None:
     rng = random.Random(SEED)
     cases = [case for case in CASES if not (case.sqlite_only and store.backend != "sqlite")]
     rng.shuffle(cases)
@@ -353,6 +355,10 @@ def test_a_hand_edited_value_of_any_table_is_listed_marked_reported_and_deletabl
             plugins.delete(world["plugin"])
     elapsed = time.perf_counter() - started
     tables = len({case.table for case in cases})
+    figures("seed (DASHAI_HOSTILE_ROWS_SEED)", SEED)
+    figures("hand-edited rows", len(cases))
+    figures("tables", tables)
+    figures("kinds", len({case.kind for case in cases}))
     print(
         f"\n[hostile rows] {store.backend}: {len(cases)} hand-edited rows over {tables} tables, "
         f"each listed, got, reported by check and deleted, in {elapsed:.1f} s (seed {SEED})"
