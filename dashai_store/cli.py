@@ -455,6 +455,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         "stale_temp_files": [_rel(home, p) for p in report.stale_temp_files],
         "pending_deletions": [_rel(home, p) for p in report.pending_deletions],
         "recent_files": [_rel(home, p) for p in report.recent_files],
+        "bad_rows": [
+            {"table": b.table, "row_id": b.row_id, "column": b.column, "problem": b.problem}
+            for b in report.bad_rows
+        ],
+        "schema_drift": list(report.schema_drift),
         "notes": list(report.notes),
     }
     lines = [f"store {home} ({report.backend})"]
@@ -477,6 +482,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     ):
         lines.append(f"{title}: {len(paths)}")
         lines.extend(f"  {_rel(home, p)}" for p in paths)
+    lines.append(f"values that cannot be read: {len(report.bad_rows)}")
+    lines.extend(f"  {b.table} {b.row_id} {b.column}: {b.problem}" for b in report.bad_rows)
+    if report.schema_drift:
+        lines.append(f"schema differs from this version's: {len(report.schema_drift)}")
+        lines.extend(f"  {d}" for d in report.schema_drift)
     if report.recent_files:
         lines.append(f"not judged (younger than {args.grace:g} s): {len(report.recent_files)}")
     lines.extend(f"note: {n}" for n in report.notes)

@@ -73,5 +73,10 @@ class UnsafePath(ValidationError):
     """A path points outside the store's home."""
 
 
+class UnreadableValue(StoreError, ValueError):
+    """A stored value cannot be read as its column means it (edited by hand): the row can be
+    read (the field is a ``decoding.Unreadable``) and deleted, not built upon."""
+
+
 class DatabaseError(StoreError):
     """The database failed in a way no narrower error describes (I/O error, corrupt file)."""

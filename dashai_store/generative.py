@@ -64,6 +64,7 @@ from . import errors, files
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import reads, writes
+from .decoding import Unreadable, decode_enum, decode_json
 from .enums import DataType
 from .models import GenerativeProcess, GenerativeSession, ParameterHistory, ProcessData
 from .records import (
@@ -205,16 +206,17 @@ def _process_record(row: Any) -> GenerativeProcessRecord:
 
 
 def _payload_record(row: Any) -> Payload:
-    data_type = _data_type(row.data_type, f"process_data {row.id}")
+    # A data type or JSON text written by hand that cannot be read stays readable as the
+    # raw text, marked (decoding.Unreadable); maintenance.check() reports the row.
+    data_type: Any = decode_enum(DataType, row.data_type)
     value: Any
     path = None
-    if data_type is DataType.str:
+    if isinstance(data_type, Unreadable):
+        value = Unreadable(row.data, data_type.problem)
+    elif data_type is DataType.str:
         value = row.data
     elif data_type is DataType.json:
-        try:
-            value = json.loads(row.data)
-        except ValueError as exc:
-            raise errors.FileIntegrityError(f"process_data {row.id} holds invalid JSON: {exc}") from exc
+        value = decode_json(row.data)
     else:
         path = files.resolve(row.data)
         try:
@@ -227,7 +229,7 @@ def _payload_record(row: Any) -> Payload:
         id=row.id,
         process_id=row.process_id,
         data_type=data_type,
-        is_input=bool(row.is_input),
+        is_input=row.is_input if isinstance(row.is_input, Unreadable) else bool(row.is_input),  # type: ignore[arg-type]
         value=value,
         file_path=path,
     )
@@ -437,6 +439,8 @@ def update_parameters(session_id: int, changes: dict[str, Any], replace: bool = 
     # Read-modify-write under the session's lock: a concurrent update waits, then merges
     # into what this one wrote.
     session = fetch(GenerativeSession, check_id(session_id, "generative session"), lock=True)
+    if not replace:
+        _readable(session.parameters, f"generative session {session.id}'s parameters")
     target = new if replace else {**session.parameters, **new}
     if _same(target, session.parameters):
         return _current_snapshot(session)
@@ -459,9 +463,17 @@ def restore_parameters(session_id: int, snapshot_id: int) -> ParameterSnapshot:
         raise errors.ValidationError(
             f"parameter snapshot {hid} belongs to generative session {snapshot.session_id}, not {sid}"
         )
+    _readable(snapshot.parameters, f"parameter snapshot {hid}")
     if _same(snapshot.parameters, session.parameters):
         return _current_snapshot(session)
     return _write_snapshot(session, snapshot.parameters)
+
+
+def _readable(parameters: Any, what: str) -> None:
+    if isinstance(parameters, Unreadable):
+        raise errors.UnreadableValue(
+            f"{what} cannot be read ({parameters.problem}); replace them (replace=True) or delete the session"
+        )
 
 
 @reads
@@ -485,12 +497,17 @@ def get_snapshot(snapshot_id: int) -> ParameterSnapshot:
 def parameter_changes(session_id: int) -> list[ParameterChange]:
     """Per snapshot, oldest first: keys added, removed and changed (``(old, new)``).
 
-    Relative to the snapshot before it; the first snapshot's keys are all "added".
+    Relative to the snapshot before it; the first snapshot's keys are all "added". A
+    snapshot whose parameters cannot be read (edited by hand) shows no change, and the next
+    one is compared with the last readable one.
     """
     changes: list[ParameterChange] = []
     previous: dict[str, Any] = {}
     for snapshot in parameter_history(session_id):
         current_params = snapshot.parameters
+        if isinstance(current_params, Unreadable):
+            changes.append(ParameterChange(snapshot_id=snapshot.id, modified_at=snapshot.modified_at))
+            continue
         changes.append(
             ParameterChange(
                 snapshot_id=snapshot.id,

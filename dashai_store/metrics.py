@@ -19,8 +19,14 @@ Rules kept here:
   and the call writes nothing; an unknown run is :class:`~dashai_store.errors.NotFound`.
 * NaN, +inf and -inf round-trip exactly on both backends. NaN is stored as NULL (SQLite
   turns a bound NaN into NULL, and PostgreSQL is made to agree so raw SQL sees one
-  spelling); reads turn NULL back into NaN. (SQLite keeps an integral REAL as an integer on
-  disk, so -0.0 comes back as 0.0 there.)
+  spelling); reads turn NULL back into NaN. -0.0 round-trips too: SQLite's REAL column
+  keeps an integral real as the integer 0 and drops the sign, so there -0.0 is stored as
+  its 8 IEEE bytes (a BLOB, ``typeof(value) = 'blob'`` to raw SQL); on PostgreSQL it is a
+  plain ``-0``.
+* A value edited by hand that cannot be read (text in ``value`` or ``step``, an unknown
+  split or level) never breaks a read: :func:`history` and :func:`since` mark it
+  (:class:`~dashai_store.decoding.Unreadable`), :func:`history_table` holds NaN or null,
+  and ``maintenance.check()`` reports the row.
 * Logging the same (run, split, level, name, step) again replaces its value and timestamp
   (``ON CONFLICT ... DO UPDATE``): a retried job does not duplicate points. The point keeps
   its id, so :func:`since` does not report the replacement (history and latest do).
@@ -68,6 +74,7 @@ import peewee
 from . import errors
 from .clock import utcnow
 from .database import current, reads, run_in_transaction
+from .decoding import Unreadable, decode_enum, decode_int, decode_real
 from .enums import SUMMARY_LEVELS, LevelEnum, SplitEnum, coerce
 from .records import MetricPoint
 from .rows import check_id, could_exist, not_found
@@ -448,23 +455,63 @@ def _require_run(run_id: int) -> None:
             raise not_found("run", run_id)
 
 
-def _points(rows: Iterable[tuple[Any, ...]], run_id: int) -> builtins.list[MetricPoint]:
-    parse = datetime.fromisoformat
-    splits = {member.name: member for member in SplitEnum}
-    levels = {member.name: member for member in LevelEnum}
-    return [
-        MetricPoint(
-            id=point_id,
-            run_id=run_id,
-            name=name,
-            split=splits[split],
-            level=levels[level],
-            step=step,
-            value=math.nan if value is None else float(value),
-            timestamp=parse(moment) if isinstance(moment, str) else moment,
-        )
-        for point_id, name, split, level, step, value, moment in rows
-    ]
+_ROW_STEP = itemgetter(4)
+_ROW_VALUE = itemgetter(5)
+_PLAIN_VALUES = frozenset({float, type(None)})
+_SPLIT_MEMBERS = {member.name: member for member in SplitEnum}
+_LEVEL_MEMBERS = {member.name: member for member in LevelEnum}
+
+
+def _points(rows: Sequence[tuple[Any, ...]], run_id: int) -> builtins.list[MetricPoint]:
+    # The fast path reads rows as the store writes them; a column-wise type scan (C-level)
+    # and the lookups below send anything else (SQLite's -0.0 BLOB, a value edited by hand)
+    # to the decoding path, which marks what it cannot read instead of raising.
+    if (
+        set(map(type, map(_ROW_STEP, rows))) <= {int}
+        and set(map(type, map(_ROW_VALUE, rows))) <= _PLAIN_VALUES
+    ):
+        parse = datetime.fromisoformat
+        splits, levels = _SPLIT_MEMBERS, _LEVEL_MEMBERS
+        try:
+            return [
+                MetricPoint(
+                    id=point_id,
+                    run_id=run_id,
+                    name=name,
+                    split=splits[split],
+                    level=levels[level],
+                    step=step,
+                    value=math.nan if value is None else value,
+                    timestamp=parse(moment) if isinstance(moment, str) else moment,
+                )
+                for point_id, name, split, level, step, value, moment in rows
+            ]
+        except (KeyError, TypeError, ValueError):
+            pass
+    return [_decoded_point(row, run_id) for row in rows]
+
+
+def _decoded_point(row: tuple[Any, ...], run_id: int) -> MetricPoint:
+    point_id, name, split, level, step, value, moment = row
+    return MetricPoint(
+        id=point_id,
+        run_id=run_id,
+        name=name,
+        split=decode_enum(SplitEnum, split),  # type: ignore[arg-type]
+        level=decode_enum(LevelEnum, level),  # type: ignore[arg-type]
+        step=decode_int(step),  # type: ignore[arg-type]
+        value=decode_real(value),  # type: ignore[arg-type]
+        timestamp=_decode_timestamp(moment),
+    )
+
+
+def _decode_timestamp(moment: Any) -> Any:
+    if not isinstance(moment, str):
+        return moment
+    try:
+        return datetime.fromisoformat(moment)
+    except ValueError:
+        return Unreadable(moment, f"{moment!r:.80} is not a timestamp")
 
 
 @reads
@@ -542,7 +589,13 @@ def history_table(
         cursor = db.cursor()
         cursor.execute(_history_sql(where), params)
         while rows := cursor.fetchmany(FETCH_ROWS):
-            batches.append(pa.RecordBatch.from_struct_array(pa.array(rows, row_type)))
+            try:
+                array = pa.array(rows, row_type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+                # A batch holding SQLite's -0.0 BLOB or a value edited by hand: decoded row
+                # by row (what cannot be read becomes NaN or null; check() reports the row).
+                array = pa.array(_arrow_rows(rows), row_type)
+            batches.append(pa.RecordBatch.from_struct_array(array))
     if not batches:
         _require_run(run_id)
         return schema.empty_table()
@@ -551,15 +604,45 @@ def history_table(
     if values.null_count:
         table = table.set_column(5, schema.field(5), pc.fill_null(values, math.nan))
     if fetched != schema.field(6).type:
-        table = table.set_column(6, schema.field(6), table.column(6).cast(pa.timestamp("us")))
+        stamps = table.column(6)
+        try:
+            cast = stamps.cast(pa.timestamp("us"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            cast = pa.array([_arrow_timestamp(text) for text in stamps.to_pylist()], pa.timestamp("us"))
+        table = table.set_column(6, schema.field(6), cast)
     return table
+
+
+def _arrow_rows(rows: Sequence[tuple[Any, ...]]) -> builtins.list[tuple[Any, ...]]:
+    decoded = []
+    for point_id, name, split, level, step, value, moment in rows:
+        number = decode_real(value)
+        whole = decode_int(step)
+        decoded.append(
+            (
+                point_id,
+                name if isinstance(name, str) else str(name),
+                split if isinstance(split, str) else str(split),
+                level if isinstance(level, str) else str(level),
+                None if isinstance(whole, Unreadable) else whole,
+                math.nan if isinstance(number, Unreadable) else number,
+                moment,
+            )
+        )
+    return decoded
+
+
+def _arrow_timestamp(text: Any) -> datetime | None:
+    moment = _decode_timestamp(text)
+    return moment if isinstance(moment, datetime) else None
 
 
 @reads
 def latest(run_id: int) -> dict[str, dict[str, float]]:
     """The LAST-level values of a run: ``{split name: {metric name: value}}``.
 
-    A (split, name) has one LAST point (see :func:`log`).
+    A (split, name) has one LAST point (see :func:`log`). A value edited by hand that
+    cannot be read is its raw text, marked (:class:`~dashai_store.decoding.Unreadable`).
 
     >>> metrics.latest(run.id)                                           # doctest: +SKIP
     {'TEST': {'accuracy': 0.93}, 'TRAIN': {'accuracy': 0.99}}
@@ -575,7 +658,8 @@ def latest(run_id: int) -> dict[str, dict[str, float]]:
         _require_run(run_id)
     result: dict[str, dict[str, float]] = {}
     for split, name, value in rows:
-        result.setdefault(split, {})[name] = math.nan if value is None else float(value)
+        # decode_real: NaN's NULL, SQLite's -0.0 BLOB, Unreadable for a value edited by hand.
+        result.setdefault(split, {})[name] = value if type(value) is float else decode_real(value)  # type: ignore[assignment]
     return result
 
 

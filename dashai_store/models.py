@@ -12,8 +12,8 @@ The migrations never import this module (each freezes what it needs); the drift 
 
 from __future__ import annotations
 
+import enum
 import json
-import math
 from typing import Any
 
 from peewee import (
@@ -28,11 +28,22 @@ from peewee import (
     Model,
     ModelIndex,
     NodeList,
+    SchemaManager,
     TextField,
 )
 
 from .database import database_proxy
-from .enums import SUMMARY_PREDICATE, LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum, names
+from .decoding import Unreadable, decode_int, decode_json, decode_real
+from .enums import (
+    SUMMARY_PREDICATE,
+    DataType,
+    LevelEnum,
+    PluginStatus,
+    PluginTag,
+    RunStatus,
+    SplitEnum,
+    names,
+)
 
 # -- field types --------------------------------------------------------------------
 
@@ -54,7 +65,16 @@ class StoreIdField(AutoField):
 
 
 class JSONField(TextField):
-    """JSON text. NaN and infinities are kept (Python's json spells them NaN/Infinity)."""
+    """JSON text. NaN and infinities are kept (Python's json spells them NaN/Infinity).
+
+    ``shape`` (``dict`` or ``list``) is the type the column's values have; a stored value
+    that is not JSON, or not of that shape (edited by hand), reads back as
+    :class:`~dashai_store.decoding.Unreadable` instead of raising.
+    """
+
+    def __init__(self, *args: Any, shape: type[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shape = shape
 
     def db_value(self, value: Any) -> str | None:
         if value is None:
@@ -64,14 +84,44 @@ class JSONField(TextField):
     def python_value(self, value: Any) -> Any:
         if value is None:
             return None
-        return json.loads(value)
+        try:
+            decoded = json.loads(value)
+        except (ValueError, TypeError, RecursionError):
+            return decode_json(value, self.shape)
+        shape = self.shape
+        if shape is None or isinstance(decoded, shape) or (decoded is None and self.null):
+            return decoded
+        return decode_json(value, shape)
+
+
+class StoreIntegerField(IntegerField):
+    """An integer; a non-integer stored by hand reads back as ``Unreadable``, not ValueError."""
+
+    def python_value(self, value: Any) -> Any:
+        if value is None or type(value) is int:
+            return value
+        return decode_int(value)
+
+
+class StoreBooleanField(BooleanField):
+    """A boolean; anything but 0/1 stored by hand reads back as ``Unreadable``."""
+
+    def python_value(self, value: Any) -> Any:
+        if value is None or type(value) is bool:
+            return value
+        if type(value) is int and value in (0, 1):
+            return bool(value)
+        return Unreadable(value, f"{value!r:.80} is not a boolean")
 
 
 class MetricValueField(DoubleField):
-    """A double; NULL stands for NaN because SQLite stores a bound NaN as NULL."""
+    """A double; NULL stands for NaN because SQLite stores a bound NaN as NULL (and SQLite's
+    -0.0 is a BLOB, see :func:`~dashai_store.decoding.decode_real`)."""
 
-    def python_value(self, value: Any) -> float:
-        return math.nan if value is None else float(value)
+    def python_value(self, value: Any) -> Any:
+        if type(value) is float:
+            return value
+        return decode_real(value)
 
 
 def enum_check(column: str, enum_cls: Any, *, fast: bool = False) -> Any:
@@ -114,7 +164,7 @@ class JobMixin(BaseModel):
 class Dataset(JobMixin):
     name = TextField(unique=True)
     file_path = TextField(null=True)
-    lineage = JSONField(null=True)
+    lineage = JSONField(null=True, shape=dict)
     created = DateTimeField()
     last_modified = DateTimeField()
 
@@ -128,12 +178,12 @@ class ModelSession(BaseModel):
     )
     name = TextField(unique=True)
     task_name = TextField()
-    input_columns = JSONField()
-    output_columns = JSONField()
-    train_metrics = JSONField(null=True)
-    validation_metrics = JSONField(null=True)
-    test_metrics = JSONField(null=True)
-    splits = JSONField()
+    input_columns = JSONField(shape=list)
+    output_columns = JSONField(shape=list)
+    train_metrics = JSONField(null=True, shape=list)
+    validation_metrics = JSONField(null=True, shape=list)
+    test_metrics = JSONField(null=True, shape=list)
+    splits = JSONField(shape=dict)
     created = DateTimeField()
     last_modified = DateTimeField()
 
@@ -148,12 +198,12 @@ class Run(JobMixin):
     name = TextField()
     description = TextField(null=True)
     model_name = TextField()
-    parameters = JSONField()
+    parameters = JSONField(shape=dict)
     split_indexes = JSONField(null=True)
     optimizer_name = TextField()
-    optimizer_parameters = JSONField()
+    optimizer_parameters = JSONField(shape=dict)
     goal_metric = TextField()
-    artifacts = JSONField(null=True)
+    artifacts = JSONField(null=True, shape=dict)
     run_path = TextField(null=True)
     plot_history_path = TextField(null=True)
     plot_slice_path = TextField(null=True)
@@ -175,7 +225,7 @@ class Metric(BaseModel):
     # an INSERT checks, which halves log_many's throughput (155k vs 337k rows/s).
     split = TextField(constraints=[enum_check("split", SplitEnum, fast=True)])
     level = TextField(constraints=[enum_check("level", LevelEnum, fast=True)])
-    step = IntegerField()
+    step = StoreIntegerField()
     timestamp = DateTimeField()
 
     class Meta:
@@ -225,7 +275,7 @@ class Notebook(BaseModel):
     # The current state's Arrow file (relative to the home); at position 0 it is the
     # source dataset's own immutable file, shared rather than copied.
     file_path = TextField()
-    current_position = IntegerField(default=0)
+    current_position = StoreIntegerField(default=0)
     created = DateTimeField()
     last_modified = DateTimeField()
 
@@ -236,8 +286,8 @@ class Notebook(BaseModel):
 class Converter(JobMixin):
     notebook = ForeignKeyField(Notebook, column_name="notebook_id", on_delete="CASCADE", backref="converters")
     converter = TextField()
-    parameters = JSONField()
-    position = IntegerField()
+    parameters = JSONField(shape=dict)
+    position = StoreIntegerField()
     snapshot_path = TextField(null=True)
     created = DateTimeField()
     last_modified = DateTimeField()
@@ -251,11 +301,11 @@ class Explorer(JobMixin):
     notebook = ForeignKeyField(Notebook, column_name="notebook_id", on_delete="CASCADE", backref="explorers")
     name = TextField(null=True)
     exploration_type = TextField()
-    columns = JSONField()
-    parameters = JSONField()
+    columns = JSONField(shape=list)
+    parameters = JSONField(shape=dict)
     exploration_path = TextField(null=True)
     # The notebook position the explorer looked at; reverting below it removes it.
-    position = IntegerField(default=0)
+    position = StoreIntegerField(default=0)
     created = DateTimeField()
     last_modified = DateTimeField()
 
@@ -270,7 +320,7 @@ class GenerativeSession(BaseModel):
     name = TextField(unique=True)
     task_name = TextField()
     model_name = TextField()
-    parameters = JSONField()
+    parameters = JSONField(shape=dict)
     description = TextField(null=True)
     created = DateTimeField()
     last_modified = DateTimeField()
@@ -280,12 +330,13 @@ class GenerativeSession(BaseModel):
 
 
 class ParameterHistory(BaseModel):
-    """Append-only: triggers (see ``TRIGGERS``) reject UPDATE and any DELETE but the cascade."""
+    """Append-only: triggers (see ``SQLITE_TRIGGERS``/``POSTGRES_TRIGGERS``) reject UPDATE,
+    any DELETE but the cascade, and (SQLite) an INSERT OR REPLACE of an existing id."""
 
     session = ForeignKeyField(
         GenerativeSession, column_name="session_id", on_delete="CASCADE", backref="parameter_history"
     )
-    parameters = JSONField()
+    parameters = JSONField(shape=dict)
     modified_at = DateTimeField()
 
     class Meta:
@@ -312,7 +363,7 @@ class ProcessData(BaseModel):
     )
     data = TextField()
     data_type = TextField(constraints=[Check("data_type IN ('str', 'json', 'image', 'bytes')")])
-    is_input = BooleanField()
+    is_input = StoreBooleanField()
 
     class Meta:
         table_name = "process_data"
@@ -353,10 +404,10 @@ class GlobalExplainer(JobMixin):
     run = ForeignKeyField(Run, column_name="run_id", on_delete="CASCADE", backref="global_explainers")
     name = TextField()
     explainer_name = TextField()
-    parameters = JSONField()
+    parameters = JSONField(shape=dict)
     explanation_path = TextField(null=True)
     plot_path = TextField(null=True)
-    artifacts = JSONField(null=True)
+    artifacts = JSONField(null=True, shape=dict)
     created = DateTimeField()
 
     class Meta:
@@ -370,12 +421,12 @@ class LocalExplainer(JobMixin):
     )
     name = TextField()
     explainer_name = TextField()
-    parameters = JSONField()
-    fit_parameters = JSONField()
+    parameters = JSONField(shape=dict)
+    fit_parameters = JSONField(shape=dict)
     scope = JSONField()
     explanation_path = TextField(null=True)
     plots_path = TextField(null=True)
-    artifacts = JSONField(null=True)
+    artifacts = JSONField(null=True, shape=dict)
     created = DateTimeField()
 
     class Meta:
@@ -419,6 +470,15 @@ DOMAIN_MODELS: tuple[type[BaseModel], ...] = (
 )
 ALL_MODELS: tuple[type[BaseModel], ...] = (*DOMAIN_MODELS, PendingDeletion)
 
+# The text columns that hold an enum member's name (their CHECKs list the names), by table.
+ENUM_COLUMNS: dict[type[BaseModel], dict[str, type[enum.Enum]]] = {
+    **{model: {"status": RunStatus} for model in DOMAIN_MODELS if issubclass(model, JobMixin)},
+    Metric: {"split": SplitEnum, "level": LevelEnum},
+    ProcessData: {"data_type": DataType},
+    Plugin: {"status": PluginStatus},
+    Tag: {"name": PluginTag},
+}
+
 APPEND_ONLY_MESSAGE = "parameter_history is append-only"
 
 # Triggers are part of the schema the models describe; create_schema() installs them and
@@ -430,7 +490,13 @@ SQLITE_TRIGGERS: tuple[str, ...] = (
     "CREATE TRIGGER parameter_history_no_delete BEFORE DELETE ON parameter_history "
     "WHEN EXISTS (SELECT 1 FROM generative_session WHERE id = OLD.session_id) "
     f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
+    # INSERT OR REPLACE deletes the row in the way without firing the DELETE trigger
+    # (recursive_triggers is off), so an insert may not name an id already present.
+    "CREATE TRIGGER parameter_history_no_replace BEFORE INSERT ON parameter_history "
+    "WHEN EXISTS (SELECT 1 FROM parameter_history WHERE id = NEW.id) "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
 )
+# No REPLACE on PostgreSQL; INSERT ... ON CONFLICT DO UPDATE fires the BEFORE UPDATE trigger.
 POSTGRES_TRIGGERS: tuple[str, ...] = (
     "CREATE FUNCTION parameter_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
     "BEGIN "
@@ -452,8 +518,11 @@ def create_schema(db: Any, backend: str) -> None:
     ``backend`` is the backend's name (``"sqlite"`` or ``"postgresql"``). Used by the drift
     check to build the reference schema; real stores are made by the migrations.
     """
-    with db.bind_ctx(ALL_MODELS):
-        db.create_tables(ALL_MODELS, safe=False)
+    # A SchemaManager per model with ``db`` given, not bind_ctx: rebinding the models would
+    # point every thread's queries at ``db`` meanwhile, and maintenance.check() builds this
+    # scratch schema inside a live application.
+    for model in ALL_MODELS:  # parents before children
+        SchemaManager(model, db).create_all(safe=False)
     # The triggers of each backend, by its name (looked up at call time: tests swap them).
     triggers = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRES_TRIGGERS}[backend]
     for statement in triggers:

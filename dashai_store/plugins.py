@@ -28,6 +28,7 @@ from . import errors, models
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import reads, writes
+from .decoding import Unreadable, decode_enum
 from .enums import PluginStatus, PluginTag, coerce
 from .records import PluginRecord, to_record
 from .rows import check_id, check_name, check_text, fetch
@@ -69,7 +70,7 @@ def _tag_names(tags: object, *, plugin: str | None = None) -> builtins.list[str]
 # -- records ---------------------------------------------------------------------------------
 
 
-def _tags_by_plugin(plugin_ids: Iterable[int]) -> dict[int, tuple[PluginTag, ...]]:
+def _tags_by_plugin(plugin_ids: Iterable[int]) -> dict[int, tuple[PluginTag | Unreadable, ...]]:
     ids = sorted(set(plugin_ids))
     grouped: dict[int, builtins.list[str]] = {plugin_id: [] for plugin_id in ids}
     for chunk_start in range(0, len(ids), 500):
@@ -77,14 +78,18 @@ def _tags_by_plugin(plugin_ids: Iterable[int]) -> dict[int, tuple[PluginTag, ...
         query = models.Tag.select(models.Tag.plugin, models.Tag.name).where(models.Tag.plugin.in_(chunk))
         for plugin_id, name in query.tuples().iterator():
             grouped[plugin_id].append(name)
+    # A tag name this version does not know (written by hand) sorts last, as Unreadable.
+    last = len(_TAG_ORDER)
     return {
-        plugin_id: tuple(PluginTag[name] for name in sorted(names, key=_TAG_ORDER.__getitem__))
+        plugin_id: tuple(
+            decode_enum(PluginTag, name) for name in sorted(names, key=lambda n: (_TAG_ORDER.get(n, last), n))
+        )
         for plugin_id, names in grouped.items()
     }
 
 
-def _record(row: Any, tags: tuple[PluginTag, ...]) -> PluginRecord:
-    return to_record(PluginRecord, row, status=PluginStatus[row.status], tags=tags)
+def _record(row: Any, tags: tuple[PluginTag | Unreadable, ...]) -> PluginRecord:
+    return to_record(PluginRecord, row, status=decode_enum(PluginStatus, row.status), tags=tags)
 
 
 def _get(plugin_id: int) -> PluginRecord:

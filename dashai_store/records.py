@@ -3,6 +3,11 @@
 Records are immutable snapshots, safe to hand across threads. Paths in records are
 absolute (the rows keep them relative to the home); enums are the members of
 :mod:`dashai_store.enums`; JSON columns are decoded.
+
+A value stored by hand that this code cannot read (invalid JSON, an unknown enum name,
+text in a number column) is never raised while building a record: the field holds a
+:class:`~dashai_store.decoding.Unreadable` (the raw text, marked with its problem) and
+:func:`unreadable_fields` lists such fields. ``maintenance.check()`` reports the row.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .decoding import Unreadable, decode_enum
 from .enums import DataType, LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum
 
 
@@ -258,9 +264,34 @@ def to_record(record_type: type[R], row: Any, /, **overrides: Any) -> R:
     names, is_job = _plan(record_type)
     values = {name: getattr(row, name) for name in names if name not in overrides}
     if is_job and "status" not in overrides:
-        values["status"] = RunStatus[values["status"]]
+        status = values["status"]
+        try:
+            values["status"] = RunStatus[status]
+        except (KeyError, TypeError):  # an unknown name written by hand: marked, not raised
+            values["status"] = decode_enum(RunStatus, status)
     values.update(overrides)
     return record_type(**values)
+
+
+def unreadable_fields(record: Any) -> dict[str, Unreadable]:
+    """The fields of ``record`` whose stored value could not be read (see
+    :mod:`dashai_store.decoding`): ``{field name: Unreadable}``; ``{}`` for a sound record.
+
+    A tuple field (a plugin's tags) is listed under ``"<field>[<index>]"``.
+
+    >>> unreadable_fields(runs.get(12))      # doctest: +SKIP
+    {'parameters': Unreadable('{"lr": 0.1', problem='not valid JSON: ...')}
+    """
+    found: dict[str, Unreadable] = {}
+    for item in fields(record):
+        value = getattr(record, item.name)
+        if isinstance(value, Unreadable):
+            found[item.name] = value
+        elif isinstance(value, tuple):
+            for index, element in enumerate(value):
+                if isinstance(element, Unreadable):
+                    found[f"{item.name}[{index}]"] = element
+    return found
 
 
 # -- maintenance (dashai_store.maintenance) ---------------------------------------------------
@@ -333,6 +364,8 @@ class CheckReport:
     in_flight_deletions: tuple[Path, ...] = ()
     #: Staging folders of backups that never finished (a killed ``dashai-store backup``).
     partial_backups: tuple[Path, ...] = ()
+    #: Differences between the database's schema and the models' (a dropped trigger, ...).
+    schema_drift: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -346,6 +379,7 @@ class CheckReport:
             or self.symlinks
             or self.bad_rows
             or self.partial_backups
+            or self.schema_drift
         )
 
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import m0001_initial, m0002_widen_metric_enums, m0003_summary_metrics_job_ids
+from . import (
+    m0001_initial,
+    m0002_widen_metric_enums,
+    m0003_summary_metrics_job_ids,
+    m0004_parameter_history_no_replace,
+)
 
 REGISTRY: tuple[ModuleType, ...] = (
     m0001_initial,
     m0002_widen_metric_enums,
-    # Numbered 0003 on branch runsx only: it becomes 0004 after the bad-values step.
     m0003_summary_metrics_job_ids,
+    m0004_parameter_history_no_replace,
 )

@@ -1,6 +1,5 @@
 """0003: one LAST value per (run, split, name), and job ids found through an index.
 
-(Numbered 0003 on the branch that wrote it; meant to be 0004 after the bad-values step.)
 
 **One summary value.** DashAI upserts a LAST metric by (run, split, level, name): the row's
 value and step are replaced, whatever the step. Until now the store's only unique key was

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import struct
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pytest
 from helpers import file_tree, plant_dataset, plant_session, row_counts, transaction_held_open
 
-from dashai_store import errors, metrics, runs
+from dashai_store import errors, maintenance, metrics, runs
 from dashai_store.backends.postgres import RUN_LOCK_NAMESPACE
 from dashai_store.clock import utcnow
 from dashai_store.database import Store
@@ -81,7 +82,7 @@ def test_relogging_a_point_replaces_it(store: Store, run_id: int) -> None:
     assert len(metrics.history(run_id)) == 4
 
 
-SPECIAL_FLOATS = [math.nan, math.inf, -math.inf, 0.0, 1e-310, -1.7976931348623157e308, 0.1]
+SPECIAL_FLOATS = [math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-310, -1.7976931348623157e308, 0.1]
 
 
 def test_special_floats_round_trip_everywhere(store: Store) -> None:
@@ -93,13 +94,36 @@ def check_round_trip(run_id: int, value: float) -> None:
     metrics.log(run_id, "x", value, split="TRAIN", level="LAST", step=0)
     metrics.log_many(run_id, [("y", "TRAIN", "LAST", 0, value)])
     metrics.log_many(run_id, [{"name": "z", "split": "TRAIN", "level": "LAST", "step": 0, "value": value}])
+    metrics.log_many(run_id, [("w", "TRAIN", "LAST", 0, value, datetime(2024, 1, 1))])  # timestamped path
     read = [p.value for p in metrics.history(run_id)]
-    assert len(read) == 3 and all(same_float(v, value) for v in read)
-    assert all(math.copysign(1, v) == math.copysign(1, value) for v in read if not math.isnan(v))
     table_values = metrics.history_table(run_id).column("value").to_pylist()
-    assert all(v is not None and same_float(v, value) for v in table_values)
-    assert all(same_float(v, value) for v in metrics.latest(run_id)["TRAIN"].values())
-    assert all(same_float(p.value, value) for p in metrics.since(run_id)[0])
+    latest = list(metrics.latest(run_id)["TRAIN"].values())
+    since = [p.value for p in metrics.since(run_id)[0]]
+    for path, values in (
+        ("history", read),
+        ("history_table", table_values),
+        ("latest", latest),
+        ("since", since),
+    ):
+        assert len(values) == 4 and all(v is not None and same_float(v, value) for v in values), (
+            path,
+            values,
+        )
+        # -0.0 == 0.0: the sign is compared on its own (SQLite's REAL column drops it).
+        assert all(math.copysign(1, v) == math.copysign(1, value) for v in values), (path, values)
+
+
+def test_negative_zero_is_stored_so_that_raw_sql_still_reads_a_zero(store: Store) -> None:
+    run_id = make_run("negative-zero")
+    metrics.log_many(run_id, [("a", "TRAIN", "STEP", s, v) for s, v in enumerate([1.0, -0.0, 0.0, -2.0])])
+    stored = store.db.execute_sql("SELECT step, value FROM metric ORDER BY step").fetchall()
+    if store.backend == "sqlite":  # a REAL column keeps -0.0 as the integer 0; its BLOB keeps the sign
+        assert stored[1][1] == struct.pack(">d", -0.0) and stored[2][1] == 0.0
+    else:
+        assert math.copysign(1, stored[1][1]) == -1.0
+    signs = [math.copysign(1, p.value) for p in metrics.history(run_id)]
+    assert signs == [1.0, -1.0, 1.0, -1.0]
+    assert maintenance.check().bad_rows == ()
 
 
 def test_log_accepts_ints_and_other_reals(store: Store, run_id: int) -> None:

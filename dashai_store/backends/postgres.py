@@ -33,8 +33,10 @@ if TYPE_CHECKING:
     from ..records import ForeignKeyViolation
     from .schema_types import Schema
 
-_INSERT_ONE = METRIC_INSERT_HEAD + "(%s, %s, %s, %s, %s, %s, %s)" + METRIC_ON_CONFLICT
-_INSERT_ONE_SUMMARY = METRIC_INSERT_HEAD + "(%s, %s, %s, %s, %s, %s, %s)" + METRIC_SUMMARY_ON_CONFLICT
+# psycopg2 spells a float as a bare literal, and PostgreSQL reads "-0.0" as the numeric 0
+# negated (numeric has no -0); the cast makes it float8 negation, which keeps -0.0.
+_INSERT_ONE = METRIC_INSERT_HEAD + "(%s, %s, %s::float8, %s, %s, %s, %s)" + METRIC_ON_CONFLICT
+_INSERT_ONE_SUMMARY = METRIC_INSERT_HEAD + "(%s, %s, %s::float8, %s, %s, %s, %s)" + METRIC_SUMMARY_ON_CONFLICT
 # The bulk path: COPY a chunk into a session-private temporary table, then one
 # INSERT ... SELECT ... ON CONFLICT moves it into metric (about 3x execute_values here).
 _LOAD = "pg_temp.dashai_metric_load"

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from .. import cascade, errors, files, models
+from .. import cascade, errors, files, models, schema
 from ..database import current, reads
-from ..records import CheckReport, MissingFile
+from ..decoding import Unreadable, decode_enum, decode_json
+from ..enums import DataType
+from ..records import BadRow, CheckReport, MissingFile
 from .scan import GRACE_S, Progress, artifact_entries, scan_home
 
 
@@ -74,6 +79,56 @@ def _symlinks(home: Path) -> list[Path]:
     return found
 
 
+# Columns whose python_value marks a value it cannot read instead of raising.
+_DECODED_FIELDS = (
+    models.JSONField,
+    models.StoreIntegerField,
+    models.StoreBooleanField,
+    models.MetricValueField,
+)
+
+
+def _bad_rows(db: Any) -> list[BadRow]:
+    """Rows holding a JSON, enum or numeric value this code cannot read (edited by hand).
+
+    Each table is read once, raw (the driver's values, no Peewee objects), and each value
+    goes through the same decoding the facade's reads use, so what this reports is exactly
+    what reads back as :class:`~dashai_store.decoding.Unreadable`.
+    """
+    found: list[BadRow] = []
+    for model in models.DOMAIN_MODELS:
+        checks: list[tuple[str, Callable[[Any], Any]]] = [
+            (field.column_name, field.python_value)
+            for field in model._meta.sorted_fields
+            if isinstance(field, _DECODED_FIELDS)
+        ]
+        for column, enum_cls in models.ENUM_COLUMNS.get(model, {}).items():
+            checks.append((column, partial(decode_enum, enum_cls)))
+        if not checks:
+            continue
+        fields_ = [model._meta.primary_key, *(model._meta.columns[column] for column, _ in checks)]
+        query = model.select(*fields_).order_by(model._meta.primary_key)
+        table = str(model._meta.table_name)
+        cursor = db.execute(query)  # raw driver values: decoded below, one value at a time
+        while batch := cursor.fetchmany(1000):
+            for row in batch:
+                for (column, decode), raw in zip(checks, row[1:], strict=True):
+                    if raw is None:
+                        continue
+                    value = decode(raw)
+                    if isinstance(value, Unreadable):
+                        found.append(BadRow(table=table, row_id=row[0], column=column, problem=value.problem))
+    # A JSON payload's text is JSON only by its data type, so it is not a JSONField.
+    pd = models.ProcessData
+    payloads = pd.select(pd.id, pd.data).where(pd.data_type == DataType.json.value).order_by(pd.id)
+    for row_id, text in db.execute(payloads):
+        value = decode_json(text)
+        if isinstance(value, Unreadable):
+            found.append(BadRow(table="process_data", row_id=row_id, column="data", problem=value.problem))
+    found.sort(key=lambda bad: (bad.table, bad.row_id, bad.column))
+    return found
+
+
 @reads
 def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> CheckReport:
     """Inspect the open store; writes nothing.
@@ -82,8 +137,10 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
     PostgreSQL: no integrity check — use ``pg_amcheck`` on the server — and an orphan
     query per foreign key instead), rows whose files are missing, files under the store's
     folders that no row owns, stale temporary files, recorded file deletions that were
-    not carried out, and every symbolic link in the store's folders and ``.trash``.
-    ``report.ok`` is True when there is nothing to fix.
+    not carried out, every symbolic link in the store's folders and ``.trash``, rows
+    holding a JSON, enum or numeric value that cannot be read (``bad_rows``: edited by
+    hand), and differences between the database's schema and the models' (``schema_drift``:
+    e.g. a dropped trigger). ``report.ok`` is True when there is nothing to fix.
 
     >>> report = maintenance.check()                     # doctest: +SKIP
     >>> [str(p) for p in report.unowned_files]           # doctest: +SKIP
@@ -95,6 +152,8 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
     scan = scan_home(store.home, grace_s, progress)
     missing = _missing_files(store.home)
     pending = files.pending_deletions()
+    bad = _bad_rows(store.db)
+    drift = schema.drift(store.db)
     notes: list[str] = []
     if not checked:
         notes.append("PostgreSQL: no integrity_check; run pg_amcheck on the server to verify its storage")
@@ -111,6 +170,8 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
         recent_files=tuple(store.home / e.rel for e in scan.recent),
         symlinks=tuple(_symlinks(store.home)),
         notes=tuple(notes),
+        bad_rows=tuple(bad),
+        schema_drift=tuple(drift),
     )
 
 
@@ -126,6 +187,17 @@ def advice(report: CheckReport) -> tuple[str, ...]:
     if report.integrity_problems or report.foreign_key_violations:
         found.append(
             "the database is damaged: restore a backup (`dashai-store backups`, `dashai-store restore`)"
+        )
+    if report.schema_drift:
+        found.append(
+            "the database's schema was changed outside the store (a trigger or constraint is "
+            "missing or different), so its guarantees may not hold: restore a backup "
+            "(`dashai-store restore`) or recreate what `dashai-store check` lists"
+        )
+    if report.bad_rows:
+        found.append(
+            f"{len(report.bad_rows)} value(s) were edited by hand and cannot be read: the rows stay "
+            "listed (the value shown as its raw text); fix the value with SQL or delete the row in the app"
         )
     if report.missing_files:
         found.append(

@@ -62,7 +62,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def run_with(extra: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """The migrate command line with test-only steps (``m0004_x[,m0004_y]``) appended."""
+    """The migrate command line with test-only steps (``m0005_x[,m0005_y]``) appended."""
     return subprocess.run(
         [PYTHON, str(WRAPPER), extra, *args], capture_output=True, text=True, timeout=TIMEOUT_S, cwd=REPO
     )

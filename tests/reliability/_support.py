@@ -7,6 +7,7 @@ Knobs (environment variables; the defaults fit the CI budget on a 2-core machine
   and the migration runner).
 * ``DASHAI_CRASH_SEED`` (random, printed): replays one crash run.
 * ``DASHAI_CONCURRENCY_SEED`` (random, printed): the workers' choices.
+* ``DASHAI_HOSTILE_ROWS_SEED`` (random, printed): the order and bad values of the hand edits.
 * ``DASHAI_HYPOTHESIS_EXAMPLES`` (100): examples per property test and backend.
 """
 

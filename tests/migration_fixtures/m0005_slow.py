@@ -1,4 +1,4 @@
-"""Step 2 (test only): no schema change, but slow, so two migrating processes overlap."""
+"""Step 4 (test only): no schema change, but slow, so two migrating processes overlap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0004_slow"
+ID = "0005_slow"
 SECONDS = 1.0
 
 

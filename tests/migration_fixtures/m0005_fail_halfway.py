@@ -1,12 +1,12 @@
-"""Step 2 (test only): changes schema and data, then fails."""
+"""Step 4 (test only): changes schema and data, then fails."""
 
 from __future__ import annotations
 
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0004_fail_halfway"
-MESSAGE = "deliberate failure halfway through 0004_fail_halfway"
+ID = "0005_fail_halfway"
+MESSAGE = "deliberate failure halfway through 0005_fail_halfway"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

@@ -1,11 +1,11 @@
-"""Step 2 (test only): adds a column the models do not have (the drift check must see it)."""
+"""Step 4 (test only): adds a column the models do not have (the drift check must see it)."""
 
 from __future__ import annotations
 
 from peewee import Database, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
-ID = "0004_add_column"
+ID = "0005_add_column"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:
