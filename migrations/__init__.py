@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import m0001_initial, m0002_widen_metric_enums
+from . import m0001_initial, m0002_widen_metric_enums, m0003_notebook_source_path
 
-REGISTRY: tuple[ModuleType, ...] = (m0001_initial, m0002_widen_metric_enums)
+REGISTRY: tuple[ModuleType, ...] = (m0001_initial, m0002_widen_metric_enums, m0003_notebook_source_path)

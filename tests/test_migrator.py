@@ -23,6 +23,7 @@ from migration_fixtures import (
     m0003_orphan,
     m0003_rebuild_dataset,
     m0003_rebuild_run,
+    m0003_slow,
 )
 from migration_fixtures.support import (
     BASE,
@@ -198,7 +199,7 @@ def test_a_step_leaving_a_dangling_foreign_key_is_rolled_back(home: Path, databa
         before = all_rows(db)
         with pytest.raises(errors.MigrationError) as caught:
             Migrator(home, db, steps_from((*REGISTRY, m0003_orphan))).migrate()
-        assert caught.value.step == "0003_orphan"
+        assert caught.value.step == m0003_orphan.ID
         assert f"still at {HEAD}" in str(caught.value)
         assert [r[1] for r in version_rows(db)] == BASE
         assert all_rows(db) == before
@@ -222,7 +223,7 @@ def test_a_step_failing_halfway_keeps_the_previous_version_and_a_backup(
 
     proc = run_with("m0003_fail_halfway", *target_args(home, database_url))
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "0003_fail_halfway" in proc.stdout and m0003_fail_halfway.MESSAGE in proc.stdout
+    assert m0003_fail_halfway.ID in proc.stdout and m0003_fail_halfway.MESSAGE in proc.stdout
     assert f"still at {HEAD}" in proc.stdout
 
     db = connect(home, database_url)
@@ -440,7 +441,7 @@ def test_open_store_without_migrating_refuses_an_outdated_database(
         open_store(home, database=database_url, migrate=False)
     assert home_listing(home) == files
     with open_store(home, database=database_url) as store:  # migrate=True applies it
-        assert [r[1] for r in version_rows(store.db)] == [*BASE, "0003_add_column"]
+        assert [r[1] for r in version_rows(store.db)] == [*BASE, m0003_add_column.ID]
 
 
 def test_a_file_that_is_not_sqlite_is_a_clear_error(home: Path) -> None:
@@ -472,7 +473,7 @@ def test_two_processes_migrating_a_fresh_home_at_once(
     target = target_args(home, database_url)
     if slow:
         command = [PYTHON, str(WRAPPER), "m0003_slow", *target]
-        expected = [*BASE, "0003_slow"]
+        expected = [*BASE, m0003_slow.ID]
     else:
         command = [PYTHON, str(REPO / "scripts" / "migrate.py"), *target]
         expected = BASE

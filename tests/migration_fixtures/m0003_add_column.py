@@ -5,7 +5,9 @@ from __future__ import annotations
 from peewee import Database, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
-ID = "0003_add_column"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_add_column"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

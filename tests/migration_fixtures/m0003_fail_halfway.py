@@ -5,8 +5,10 @@ from __future__ import annotations
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0003_fail_halfway"
-MESSAGE = "deliberate failure halfway through 0003_fail_halfway"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_fail_halfway"
+MESSAGE = f"deliberate failure halfway through {ID}"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0003_orphan"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_orphan"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

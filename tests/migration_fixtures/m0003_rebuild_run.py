@@ -10,7 +10,9 @@ from __future__ import annotations
 from peewee import Database, PostgresqlDatabase, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
-ID = "0003_rebuild_run"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_rebuild_run"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

@@ -7,7 +7,9 @@ import time
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0003_slow"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_slow"
 SECONDS = 1.0
 
 

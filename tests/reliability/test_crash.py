@@ -33,6 +33,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from dashai_store.migrations import REGISTRY
+from migration_fixtures import m0003_rebuild_run
 
 from dashai_store import datasets, errors, maintenance, model_sessions, notebooks, open_store, runs
 from dashai_store.maintenance import is_temp_name
@@ -396,9 +398,9 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
     out, _ = proc.communicate(timeout=120)
     duration = time.monotonic() - started
     assert proc.returncode == 0, out
-    assert _state(home)[0] == ["0001_initial", "0002_widen_metric_enums", "0003_rebuild_run"]
+    assert _state(home)[0] == [*(m.ID for m in REGISTRY), m0003_rebuild_run.ID]
 
-    step_s = float(re.search(r"applied 0003_rebuild_run in ([0-9.]+) ms", out).group(1)) / 1000  # type: ignore[union-attr]
+    step_s = float(re.search(rf"applied {m0003_rebuild_run.ID} in ([0-9.]+) ms", out).group(1)) / 1000  # type: ignore[union-attr]
 
     outcomes: Counter[str] = Counter()
     for i in range(points):
@@ -424,10 +426,10 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
         assert tables == tables_before, f"a killed rebuild left {set(tables) ^ set(tables_before)}"
         assert versions in (
             ["0001_initial", "0002_widen_metric_enums"],
-            ["0001_initial", "0002_widen_metric_enums", "0003_rebuild_run"],
+            [*(m.ID for m in REGISTRY), m0003_rebuild_run.ID],
         ), versions
-        if "applied 0003_rebuild_run" in out:
-            assert versions[-1] == "0003_rebuild_run", "the runner reported a step that is not there"
+        if f"applied {m0003_rebuild_run.ID}" in out:
+            assert versions[-1] == m0003_rebuild_run.ID, "the runner reported a step that is not there"
         backups = list((home / "backups").glob("*.sqlite")) if (home / "backups").exists() else []
         outcome = (
             "finished before the kill"
@@ -445,7 +447,7 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
         again = _migrate_proc(home)
         out, _ = again.communicate(timeout=120)
         assert again.returncode == 0, out
-        assert _state(home)[0] == ["0001_initial", "0002_widen_metric_enums", "0003_rebuild_run"]
+        assert _state(home)[0] == [*(m.ID for m in REGISTRY), m0003_rebuild_run.ID]
         assert _state(home)[1] == expected
     figures("seed (DASHAI_CRASH_SEED)", SEED)
     figures("kill points", points)
