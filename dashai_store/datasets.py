@@ -565,7 +565,9 @@ def rename_column(dataset_id: int, old: str, new: str) -> DatasetRecord:
     """Rename column ``old`` to ``new`` by writing a new version of the dataset's data.
 
     The model sessions on the dataset that name ``old`` among their input or output
-    columns are updated in the same transaction, so they keep working. See
+    columns are updated in the same transaction, so they keep working. The schema's
+    metadata is kept, with ``old`` renamed in values that are JSON objects keyed by
+    column (DashAI's ``dashai_types``). See
     :func:`replace_data` for what happens to the old version.
 
     >>> datasets.rename_column(ds.id, "sepal length", "sepal_length")   # doctest: +SKIP
@@ -589,7 +591,30 @@ def rename_column(dataset_id: int, old: str, new: str) -> DatasetRecord:
         raise errors.ValidationError(f"dataset {dataset_id} ({name!r}) already has a column {new!r}")
     table = files.read_arrow(base)
     renamed = table.rename_columns([new if column == old else column for column in columns])
+    # rename_columns drops the schema's metadata, where DashAI keeps its column types.
+    renamed = renamed.replace_schema_metadata(_renamed_metadata(table.schema.metadata, old, new))
     return _new_version(dataset_id, base, renamed, name, (old, new))
+
+
+def _renamed_metadata(metadata: dict[bytes, bytes] | None, old: str, new: str) -> dict[bytes, bytes] | None:
+    """The schema metadata with ``old`` renamed where a value is a JSON object keyed by columns.
+
+    DashAI records per-column facts (``dashai_types``) as such objects; any other value
+    is kept byte for byte.
+    """
+    if not metadata:
+        return metadata
+    result: dict[bytes, bytes] = {}
+    for key, value in metadata.items():
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and old in parsed and new not in parsed:
+            parsed = {new if k == old else k: v for k, v in parsed.items()}
+            value = json.dumps(parsed, ensure_ascii=False).encode()
+        result[key] = value
+    return result
 
 
 def replace_data(dataset_id: int, data: pa.Table | str | os.PathLike[str]) -> DatasetRecord:

@@ -7,6 +7,7 @@ file goes after COMMIT once nothing refers to it.
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 
@@ -89,6 +90,16 @@ def test_rename_column_while_a_notebook_of_the_old_version_is_open(store: Store)
     assert not old.exists()
     assert new.file_path is not None and new.file_path.is_file()
     assert notebooks.load_table(nb2.id).column_names == ["age", "y"]
+
+
+def test_rename_column_keeps_dashai_column_types_in_the_metadata(store: Store) -> None:
+    types = {"x": {"type": "Float"}, "y": {"type": "Categorical"}}
+    metadata = {"dashai_types": json.dumps(types), "other": "not json {"}
+    ds = datasets.create("typed", table().replace_schema_metadata(metadata))
+    datasets.rename_column(ds.id, "y", "label")
+    stored = datasets.schema(ds.id).metadata
+    assert json.loads(stored[b"dashai_types"]) == {"x": {"type": "Float"}, "label": {"type": "Categorical"}}
+    assert stored[b"other"] == b"not json {"
 
 
 def test_rename_column_renames_it_in_the_model_sessions_on_the_dataset(store: Store) -> None:
