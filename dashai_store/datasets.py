@@ -227,7 +227,7 @@ def _write(data: object, name: str, target: str) -> None:
 
 
 def _stage(data: object, name: str) -> str:
-    """``data`` written under a fresh name in ``datasets/incoming/``; a transaction adopts it."""
+    """``data`` written as ``datasets/incoming-<hex>.arrow``; a transaction adopts it."""
     staged = files.layout.dataset_incoming(uuid.uuid4().hex)
     _write(data, name, staged)
     return staged

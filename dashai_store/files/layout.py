@@ -4,7 +4,7 @@ All paths are home-relative POSIX strings built from fixed names and row ids
 (docs/ARCHITECTURE.md, "The home"); nothing here touches the disk, the database or the open store::
 
     datasets/<dataset_id>/data.arrow          notebooks/<notebook_id>/<converter_id>.arrow
-    datasets/<dataset_id>/data-<hex>.arrow    datasets/incoming/<hex>.arrow
+    datasets/<dataset_id>/data-<hex>.arrow    datasets/incoming-<hex>.arrow
     runs/<run_id>/model.joblib                runs/<run_id>/plots/<kind>.json
     predictions/<prediction_id>/results.arrow explorers/<explorer_id>/result.<ext>
     explainers/{global,local}/<id>/explanation.joblib, .../plot.json
@@ -76,11 +76,13 @@ def dataset_version_file(dataset_id: int, token: str) -> str:
 def dataset_incoming(token: str) -> str:
     """Where data read from outside the home is streamed before a transaction adopts it.
 
-    Not a row's folder: what a crash leaves here is owned by no row, and
+    Not in a row's folder: what a crash leaves here is owned by no row, and
     ``maintenance.gc`` removes it once it is older than the grace period.
     """
     _check_token(token)
-    return join(DATASETS, INCOMING, f"{token}.arrow")
+    # Beside the row folders, not in a folder of its own: nothing is left behind once the
+    # staged file is removed.
+    return join(DATASETS, f"{INCOMING}-{token}.arrow")
 
 
 def _check_token(token: str) -> None:
