@@ -643,28 +643,30 @@ def _new_version(
 ) -> DatasetRecord:
     # Written before the transaction (no lock held while a large file is written), under a
     # name of its own, so two concurrent edits never write the same file.
-    version = files.layout.dataset_version_file(dataset_id, uuid.uuid4().hex)
-    _write(data, name, version)
+    staged = _stage(data, name)
     try:
-        return _switch(dataset_id, base, version, renamed)
-    except BaseException:
-        _remove_unowned(version)
-        raise
+        return _switch(dataset_id, base, staged, renamed)
+    finally:
+        _remove_unowned(staged)  # the version is a second name of it (or a copy)
 
 
 @writes
-def _switch(dataset_id: int, base: str, version: str, renamed: tuple[str, str] | None) -> DatasetRecord:
+def _switch(dataset_id: int, base: str, staged: str, renamed: tuple[str, str] | None) -> DatasetRecord:
     row = fetch(models.Dataset, dataset_id, lock=True)
     if row.file_path != base or row.status != RunStatus.FINISHED.name:
         raise errors.InvalidTransition(
             f"dataset {dataset_id} ({row.name!r}) changed while its new version was written "
             f"(it is {row.status}, data {row.file_path}); the edit was discarded"
         )
-    files.discard_on_rollback(version)
     if renamed is None:
-        _refuse_missing_session_columns(dataset_id, files.read_arrow_schema(version).names)
+        _refuse_missing_session_columns(dataset_id, files.read_arrow_schema(staged).names)
     else:
         _rename_in_sessions(dataset_id, *renamed)
+    # Linked in here, not written before: a retried transaction (busy) discards the
+    # version of the attempt that rolled back and links the staged file again.
+    version = files.layout.dataset_version_file(dataset_id, uuid.uuid4().hex)
+    files.discard_on_rollback(version)
+    files.link_atomic(staged, version)
     models.Dataset.update(file_path=version, last_modified=utcnow()).where(
         models.Dataset.id == dataset_id
     ).execute()

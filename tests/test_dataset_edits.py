@@ -191,7 +191,7 @@ def test_an_edit_racing_another_is_refused_and_leaves_no_file(
 
     def write_then_race(data: object, name: str, target: str) -> None:
         real_write(data, name, target)
-        if target.startswith(files.layout.dataset_folder(ds.id) + "/data-") and not raced:
+        if not raced:
             raced.append(True)
             datasets.rename_column(ds.id, "y", "label")  # commits first
 
@@ -203,6 +203,30 @@ def test_an_edit_racing_another_is_refused_and_leaves_no_file(
     current = current_file(ds.id)
     assert datasets.load_table(ds.id).column_names == ["x", "label"]
     assert dataset_files(store.home, ds.id) == {current.name}, "the discarded version left no file"
+
+
+def test_a_switch_retried_after_a_busy_rollback_names_a_whole_file(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write transaction is retried when the database is busy (PostgreSQL: a
+    serialization failure at any statement); the retry must not point at a file the
+    rolled-back attempt discarded."""
+    ds = datasets.create("d", table())
+    real = datasets.drop_version_if_unused
+    failures = [errors.StoreBusy("simulated: database is busy")]
+
+    def busy_once(dataset_id: int, path: str | None) -> None:
+        if failures:
+            raise failures.pop()
+        real(dataset_id, path)
+
+    monkeypatch.setattr(datasets, "drop_version_if_unused", busy_once)
+    edited = datasets.rename_column(ds.id, "x", "z")
+    wait_for_trash(store)
+    assert failures == [], "the first attempt rolled back"
+    assert edited.file_path is not None and edited.file_path.is_file()
+    assert datasets.load_table(ds.id).column_names == ["z", "y"]
+    assert dataset_files(store.home, ds.id) == {edited.file_path.name}, "the discarded attempt left nothing"
 
 
 def test_an_edit_inside_a_rolled_back_transaction_leaves_everything_as_it_was(store: Store) -> None:
