@@ -371,6 +371,8 @@ def attach_data(dataset_id: int, data: pa.Table | str | os.PathLike[str]) -> Dat
     next). Raises NotFound (unknown id), AlreadyExists (the dataset already has data),
     InvalidTransition (the dataset is FINISHED or ERROR), or :func:`create`'s errors for
     bad data; nothing is written then.
+
+    >>> datasets.attach_data(pending.id, "/tmp/dashai-upload/iris.csv")   # doctest: +SKIP
     """
     check_id(dataset_id, "dataset")
     name = _precheck_attach(dataset_id)

@@ -186,6 +186,8 @@ def list(
     """Every notebook (of dataset ``dataset_id`` if given), oldest first.
 
     ``limit`` and ``offset`` give one page (see :mod:`dashai_store.paging`).
+
+    >>> notebooks.list(ds.id, limit=20)                                  # doctest: +SKIP
     """
     query = models.Notebook.select().order_by(models.Notebook.id)
     if dataset_id is not None:

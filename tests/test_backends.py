@@ -11,6 +11,7 @@ from pathlib import Path
 
 import peewee
 import pytest
+from dashai_store.migrations import REGISTRY
 
 from dashai_store import errors, models
 from dashai_store.backends import PostgresBackend, SqliteBackend, backend_for
@@ -86,7 +87,7 @@ def test_a_snapshot_copies_the_sqlite_database_and_nothing_on_postgresql(
     assert copied is True and seen and seen[-1][0] == seen[-1][1]
     conn = sqlite3.connect(target)
     try:
-        assert conn.execute(f"SELECT id FROM {VERSION_TABLE}").fetchall() == [("0001_initial",)]
+        assert conn.execute(f"SELECT id FROM {VERSION_TABLE}").fetchall() == [(m.ID,) for m in REGISTRY]
     finally:
         conn.close()
 
