@@ -76,11 +76,12 @@ def test_rename_column_while_a_notebook_of_the_old_version_is_open(store: Store)
     assert old.is_file(), "a notebook's step 0 still refers to the old version"
     assert notebooks.load_table(nb.id).column("x").to_pylist() == [2.0, 4.0, 6.0, 8.0]
     assert notebooks.load_table(nb.id, step=0).column_names == ["x", "y"]
-    reverted = notebooks.revert(nb.id, 0)
-    assert reverted.file_path == old
-    # gc and check know the notebook's version is referenced
+    # check and gc know the notebook's version is referenced (it is past step 0)
     assert maintenance.check(grace_s=0).unowned_files == ()
     assert files.relative(old) in cascade.referenced_paths()
+    assert maintenance.gc(grace_s=0).removed_files == ()
+    reverted = notebooks.revert(nb.id, 0)
+    assert reverted.file_path == old
     # A new notebook starts on the new version.
     nb2 = notebooks.create(ds.id, name="after")
     assert nb2.file_path == new.file_path
@@ -257,3 +258,20 @@ def test_deleting_a_dataset_removes_every_version(store: Store) -> None:
     assert not (store.home / files.layout.dataset_folder(ds.id)).exists()
     with pytest.raises(errors.NotFound):
         notebooks.get(nb.id)
+
+
+def test_gc_frees_a_version_no_row_names_and_keeps_a_notebook_version(store: Store) -> None:
+    """What a crash between writing a version (or staging an upload) and its COMMIT leaves is
+    owned by no row: gc removes it; the version a notebook started from it keeps."""
+    ds = datasets.create("d", table())
+    nb = notebooks.create(ds.id)
+    kept = current_file(ds.id)
+    datasets.rename_column(ds.id, "x", "z")
+    orphan = files.layout.dataset_version_file(ds.id, "ab" * 16)
+    staged = files.layout.dataset_incoming("cd" * 16)
+    files.write_arrow(orphan, table())
+    files.write_arrow(staged, table())
+    report = maintenance.gc(grace_s=0)
+    assert {files.relative(p) for p in report.removed_files} == {orphan, staged}
+    assert kept.is_file() and current_file(ds.id).is_file()
+    assert notebooks.load_table(nb.id).column_names == ["x", "y"]
