@@ -197,6 +197,8 @@ def referenced_paths(db: Any = None) -> set[str]:
             field = getattr(model, column)
             paths.update(_first_column(model.select(field).where(field.is_null(False)), db))
     paths.update(_first_column(models.Notebook.select(models.Notebook.file_path), db))
+    source = models.Notebook.source_path  # the dataset version a notebook started from
+    paths.update(_first_column(models.Notebook.select(source).where(source.is_null(False)), db))
     pd = models.ProcessData
     paths.update(_first_column(pd.select(pd.data).where(pd.data_type.in_(FILE_DATA_TYPES)), db))
     for model in (models.Run, models.GlobalExplainer, models.LocalExplainer):

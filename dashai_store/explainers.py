@@ -38,13 +38,13 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias, overload
 
-from . import artifacts, errors, files, models
+from . import artifacts, errors, files, models, paging
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import in_transaction, reads, writes
 from .lifecycle import STARTED, move
 from .records import GlobalExplainerRecord, LocalExplainerRecord, to_record
-from .rows import Jobs, check_id, check_json, check_name, check_page, check_text, fetch, page, require
+from .rows import Jobs, check_id, check_json, check_name, check_text, fetch, require
 
 __all__ = [
     "ExplainerRecord",
@@ -205,14 +205,14 @@ def list_global(
 
     >>> explainers.list_global()             # DashAI's GET /global without run_id  # doctest: +SKIP
     """
-    cut = check_page(limit, offset)
+    cut = paging.check(limit, offset)
     model = models.GlobalExplainer
     query = model.select()
     if run_id is not None:
         checked = check_id(run_id, "run")
         require(models.Run, checked, "run")
         query = query.where(model.run == checked)
-    return [_global_record(row) for row in page(query.order_by(model.id), *cut).iterator()]
+    return [_global_record(row) for row in paging.page(query.order_by(model.id), *cut).iterator()]
 
 
 @reads
@@ -230,7 +230,7 @@ def list_local(
 
     >>> explainers.list_local(dataset_id=ds.id)                          # doctest: +SKIP
     """
-    cut = check_page(limit, offset)
+    cut = paging.check(limit, offset)
     model = models.LocalExplainer
     query = model.select()
     if run_id is not None:
@@ -241,7 +241,7 @@ def list_local(
         checked_dataset = check_id(dataset_id, "dataset")
         require(models.Dataset, checked_dataset, "dataset")
         query = query.where(model.dataset == checked_dataset)
-    return [_local_record(row) for row in page(query.order_by(model.id), *cut).iterator()]
+    return [_local_record(row) for row in paging.page(query.order_by(model.id), *cut).iterator()]
 
 
 def _delete(kind: Kind, explainer_id: object) -> None:

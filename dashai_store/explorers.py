@@ -20,7 +20,7 @@ import builtins
 import json
 from typing import Any
 
-from . import cascade, errors, files, models
+from . import cascade, errors, files, models, notebooks, paging
 from .clock import utcnow
 from .database import reads, writes
 from .enums import RunStatus
@@ -39,13 +39,50 @@ def explorer_record(row: Any) -> ExplorerRecord:
 _jobs = Jobs(models.Explorer, explorer_record, "explorer")
 
 
-def _check_columns(columns: object) -> builtins.list[str]:
+ColumnSpec = str | dict[str, Any]
+"""A column an explorer looks at: its name, or DashAI's ``{"id": ..., "columnName": name}``."""
+
+
+def _check_columns(columns: object) -> builtins.list[ColumnSpec]:
+    """The columns as they will be stored (DashAI's shape kept), or ValidationError."""
     if isinstance(columns, (str, bytes)) or not isinstance(columns, (builtins.list, tuple)):
-        raise errors.ValidationError(f"explorer columns must be a list of column names, got {columns!r}")
+        raise errors.ValidationError(
+            f"explorer columns must be a list of column names or {{id, columnName}} objects, got {columns!r}"
+        )
+    checked: builtins.list[ColumnSpec] = []
     for column in columns:
-        if not isinstance(column, str):
-            raise errors.ValidationError(f"explorer column names must be strings, got {column!r}")
-    return builtins.list(columns)
+        if isinstance(column, dict):
+            if not isinstance(column.get("columnName"), str):
+                raise errors.ValidationError(
+                    f"an explorer column object must have a str 'columnName', got {column!r}"
+                )
+            checked.append(check_json(column, "an explorer column object", mapping=True))
+        elif isinstance(column, str):
+            checked.append(column)
+        else:
+            raise errors.ValidationError(
+                f"explorer columns must be names or {{id, columnName}} objects, got {column!r}"
+            )
+    return checked
+
+
+def column_names(columns: builtins.list[ColumnSpec] | tuple[ColumnSpec, ...]) -> builtins.list[str]:
+    """The column names of an explorer's ``columns``, whichever shape they were given in.
+
+    >>> explorers.column_names([{"id": 0, "columnName": "age"}, "fare"])   # doctest: +SKIP
+    ['age', 'fare']
+    """
+    return [c if isinstance(c, str) else str(c["columnName"]) for c in columns]
+
+
+def _refuse_missing(notebook: Any, step_path: str, columns: builtins.list[ColumnSpec], step: int) -> None:
+    available = set(files.read_arrow_schema(step_path).names)  # the footer only
+    missing = [column for column in column_names(columns) if column not in available]
+    if missing:
+        raise errors.ValidationError(
+            f"notebook {notebook.id} has no column {', '.join(map(repr, missing))} at step "
+            f"{step} (columns: {', '.join(sorted(available))})"
+        )
 
 
 # -- rows --------------------------------------------------------------------------------------
@@ -55,14 +92,18 @@ def _check_columns(columns: object) -> builtins.list[str]:
 def create(
     notebook_id: int,
     exploration_type: str,
-    columns: builtins.list[str] | tuple[str, ...],
+    columns: builtins.list[ColumnSpec] | tuple[ColumnSpec, ...],
     parameters: dict[str, Any] | None = None,
     name: str | None = None,
 ) -> ExplorerRecord:
     """A NOT_STARTED explorer of notebook ``notebook_id`` at its current step.
 
-    Every column must exist in the notebook's current data (ValidationError naming the
-    missing ones otherwise).
+    ``columns`` are names or DashAI's ``{"id": ..., "columnName": ...}`` objects, stored
+    and returned as given (:func:`column_names` reads the names of either). Every column
+    must exist in the notebook's current data (ValidationError naming the missing ones
+    otherwise).
+
+    >>> explorers.create(nb.id, "ScatterPlot", [{"id": 0, "columnName": "x"}])  # doctest: +SKIP
     """
     check_id(notebook_id, "notebook")
     check_text(exploration_type, "exploration type", required=True)
@@ -73,13 +114,7 @@ def create(
     if name is not None:
         check_name(name, "explorer name")
     notebook = fetch(models.Notebook, notebook_id, lock=True)
-    available = set(files.read_arrow_schema(notebook.file_path).names)  # the footer only
-    missing = [column for column in column_list if column not in available]
-    if missing:
-        raise errors.ValidationError(
-            f"notebook {notebook_id} has no column {', '.join(map(repr, missing))} at step "
-            f"{notebook.current_position} (columns: {', '.join(sorted(available))})"
-        )
+    _refuse_missing(notebook, notebook.file_path, column_list, notebook.current_position)
     now = utcnow()
     row = models.Explorer.create(
         notebook=notebook_id,
@@ -102,16 +137,78 @@ def get(explorer_id: int) -> ExplorerRecord:
 
 
 @reads
-def list(notebook_id: int) -> builtins.list[ExplorerRecord]:
-    """The explorers of notebook ``notebook_id``, by step then creation order."""
-    check_id(notebook_id, "notebook")
-    require(models.Notebook, notebook_id, "notebook")
-    query = (
-        models.Explorer.select()
-        .where(models.Explorer.notebook == notebook_id)
-        .order_by(models.Explorer.position, models.Explorer.id)
-    )
-    return [explorer_record(row) for row in query]
+def list(
+    notebook_id: int | None = None, *, limit: int | None = None, offset: int = 0
+) -> builtins.list[ExplorerRecord]:
+    """The explorers of notebook ``notebook_id`` by step then creation order, or (None)
+    every explorer of every notebook by id: one query, whatever their number.
+
+    ``limit`` and ``offset`` give one page (DashAI's ``skip`` and ``limit``; see
+    :mod:`dashai_store.paging`). NotFound for an unknown notebook.
+
+    >>> explorers.list(limit=20, offset=40)                              # doctest: +SKIP
+    """
+    explorer = models.Explorer
+    if notebook_id is None:
+        query = explorer.select().order_by(explorer.id)
+    else:
+        check_id(notebook_id, "notebook")
+        require(models.Notebook, notebook_id, "notebook")
+        query = (
+            explorer.select().where(explorer.notebook == notebook_id).order_by(explorer.position, explorer.id)
+        )
+    return [explorer_record(row) for row in paging.page(query, limit, offset)]
+
+
+@writes
+def update(
+    explorer_id: int,
+    *,
+    name: str | None = None,
+    exploration_type: str | None = None,
+    columns: builtins.list[ColumnSpec] | tuple[ColumnSpec, ...] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> ExplorerRecord:
+    """Change what the explorer looks at (DashAI's explorer update); None leaves a field as it is.
+
+    A new name alone keeps the result. A change of ``exploration_type``, ``columns`` or
+    ``parameters`` makes the result stale: it is dropped (the file goes after COMMIT) and
+    the explorer is back to NOT_STARTED, ready for a new job; that is refused
+    (InvalidTransition) while its job is DELIVERED or STARTED. Columns are checked
+    against the notebook's data at the explorer's step. A call that changes nothing
+    writes nothing.
+
+    >>> explorers.update(e.id, columns=[{"id": 1, "columnName": "y"}])   # doctest: +SKIP
+    """
+    check_id(explorer_id, "explorer")
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = check_name(name, "explorer name")
+    if exploration_type is not None:
+        changes["exploration_type"] = check_text(exploration_type, "exploration type", required=True)
+    if columns is not None:
+        changes["columns"] = _check_columns(columns)
+    if parameters is not None:
+        changes["parameters"] = check_json(parameters, "explorer parameters", mapping=True)
+    row: Any = fetch(models.Explorer, explorer_id, lock=True)
+    changes = {key: value for key, value in changes.items() if getattr(row, key) != value}
+    if not changes:
+        return explorer_record(row)
+    if "columns" in changes:
+        notebook = fetch(models.Notebook, row.notebook_id)
+        step_path = notebooks.step_path(notebook, row.position)
+        _refuse_missing(notebook, step_path, changes["columns"], row.position)
+    if set(changes) - {"name"}:
+        if row.status in (RunStatus.DELIVERED.name, RunStatus.STARTED.name):
+            raise errors.InvalidTransition(
+                f"explorer {explorer_id} is {row.status}; its definition cannot change while its job runs"
+            )
+        move(models.Explorer, explorer_id, RunStatus.NOT_STARTED, extra={"exploration_path": None})
+        files.delete_after_commit(row.exploration_path)
+    models.Explorer.update(last_modified=utcnow(), **changes).where(
+        models.Explorer.id == explorer_id
+    ).execute()
+    return explorer_record(fetch(models.Explorer, explorer_id))
 
 
 @writes

@@ -60,6 +60,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from peewee import fn
+
 from . import errors, files
 from .cascade import delete_rows
 from .clock import utcnow
@@ -95,6 +97,7 @@ __all__ = [
     "list_sessions",
     "parameter_changes",
     "parameter_history",
+    "payload_by_file_name",
     "payloads",
     "restore_parameters",
     "start",
@@ -597,6 +600,41 @@ def payloads(process_id: int, is_input: bool | None = None) -> list[Payload]:
             raise errors.ValidationError(f"is_input must be a bool or None, got {type(is_input).__name__}")
         query = query.where(ProcessData.is_input == is_input)
     return [_payload_record(row) for row in query.iterator()]
+
+
+@reads
+def payload_by_file_name(file_name: str) -> Payload:
+    """The image (or bytes) payload whose file is named ``file_name``, with its bytes and path.
+
+    DashAI's image endpoint (``GET /generative-process/image/{filename}``) is given a bare
+    file name, the last component of a payload's ``file_path``; this finds that payload
+    in any session or process. File names are unique (a uuid each).
+
+    >>> p = generative.payload_by_file_name("3f2a...e9.png")               # doctest: +SKIP
+    >>> FileResponse(p.file_path)                                         # doctest: +SKIP
+
+    Raises UnsafePath for a name that is not a bare file name (``/``, ``\\``, ``..``),
+    ValidationError for one that is not text, NotFound when no payload has that file.
+    """
+    if not isinstance(file_name, str):
+        raise errors.ValidationError(f"a file name must be a str, got {type(file_name).__name__}")
+    check_text(file_name, "file name", required=True)
+    if "/" in file_name or "\\" in file_name or file_name in (".", ".."):
+        raise errors.UnsafePath(f"{file_name!r} is not a bare file name")
+    # The path's last component, compared exactly (LIKE would need escaping and is
+    # case-insensitive on SQLite only); SUBSTR and LENGTH read alike on both backends.
+    data = ProcessData.data
+    tail = fn.SUBSTR(data, fn.LENGTH(data) - len(file_name))
+    file_types = [data_type.value for data_type in FILE_TYPES]
+    row = (
+        ProcessData.select()
+        .where(ProcessData.data_type.in_(file_types) & ((data == file_name) | (tail == f"/{file_name}")))
+        .order_by(ProcessData.id)
+        .first()
+    )
+    if row is None:
+        raise errors.NotFound(f"no generative payload has a file named {file_name!r}")
+    return _payload_record(row)
 
 
 @writes

@@ -278,6 +278,9 @@ class Notebook(BaseModel):
     current_position = StoreIntegerField(default=0)
     created = DateTimeField()
     last_modified = DateTimeField()
+    # The dataset version (its Arrow file) the notebook started from, its step 0: a
+    # dataset edited in place points at a new version, the notebook keeps this one.
+    source_path = TextField(null=True)
 
     class Meta:
         table_name = "notebook"

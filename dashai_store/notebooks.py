@@ -15,10 +15,14 @@ new dataset that records where it came from.
     >>> notebooks.load_table(nb.id).column_names                             # doctest: +SKIP
     >>> notebooks.undo(nb.id)                                                 # doctest: +SKIP
 
+A step that fails ends in ERROR and changes nothing; the steps queued behind it still
+run, on the current data (as DashAI applies them), and the failed step stays ERROR.
+
 Invariants kept by every function here: the steps at positions ``1..current_position``
-are FINISHED and each has its snapshot; the steps after it are not FINISHED and have
-none; ``notebook.file_path`` is the snapshot of the current step (or the dataset's file
-at position 0). No snapshot file outlives the step that refers to it.
+are FINISHED, each with its snapshot, or ERROR, without one; the steps after it are not
+FINISHED and have none; ``notebook.file_path`` is the snapshot of the last FINISHED step
+up to the current one (or, if there is none, ``notebook.source_path``: the dataset
+version the notebook started from). No snapshot file outlives the step that refers to it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import cascade, errors, files, models
+from . import cascade, errors, files, models, paging
 from .clock import utcnow
 from .database import reads, run_in_transaction, writes
 from .enums import RunStatus
@@ -61,21 +65,35 @@ def _label(row: Any) -> str:
     return f"converter {row.id} (step {row.position} {row.converter!r} of notebook {row.notebook_id})"
 
 
-def _step_path(notebook: Any, step: int) -> str:
-    """The Arrow file of ``step`` (0 = the source dataset's own file)."""
-    if step == 0:
-        dataset = models.Dataset.get_or_none(models.Dataset.id == notebook.dataset_id)
-        if dataset is None or not dataset.file_path:
-            raise errors.NotFound(
-                f"notebook {notebook.id}'s source dataset {notebook.dataset_id} has no data"
-            )
-        return str(dataset.file_path)
-    row = models.Converter.get_or_none(
-        (models.Converter.notebook == notebook.id) & (models.Converter.position == step)
+def step_path(notebook: Any, step: int) -> str:
+    """The Arrow file of the data after ``step`` (0 = the dataset version it started from).
+
+    ``notebook`` is its row, read inside the caller's transaction (explorers use this too).
+
+    A step that ended in ERROR changed nothing: the data after it is that of the last
+    FINISHED step before it.
+    """
+    row = (
+        models.Converter.select(models.Converter.snapshot_path)
+        .where(
+            (models.Converter.notebook == notebook.id)
+            & (models.Converter.position <= step)
+            & (models.Converter.status == FINISHED.name)
+        )
+        .order_by(models.Converter.position.desc())
+        .first()
     )
-    if row is None or not row.snapshot_path:
-        raise errors.NotFound(f"step {step} of notebook {notebook.id} has no snapshot")
-    return str(row.snapshot_path)
+    if row is not None:
+        if not row.snapshot_path:
+            raise errors.NotFound(f"step {step} of notebook {notebook.id} has no snapshot")
+        return str(row.snapshot_path)
+    if notebook.source_path:
+        return str(notebook.source_path)
+    # A row written before step 0003 recorded its version: the dataset's file.
+    dataset = models.Dataset.get_or_none(models.Dataset.id == notebook.dataset_id)
+    if dataset is None or not dataset.file_path:
+        raise errors.NotFound(f"notebook {notebook.id}'s source dataset {notebook.dataset_id} has no data")
+    return str(dataset.file_path)
 
 
 def _check_step(notebook: Any, step: object, what: str) -> int:
@@ -108,7 +126,9 @@ def create(dataset_id: int, name: str | None = None, description: str | None = N
     """A new notebook at step 0 on dataset ``dataset_id``, in constant time.
 
     The first state is the dataset's own immutable Arrow file, shared rather than copied;
-    the notebook never writes or deletes it. The dataset must be FINISHED (have its data).
+    the notebook never writes it, and keeps that version (its step 0) when the dataset is
+    edited later (``datasets.rename_column``, ``datasets.replace_data``). The dataset must
+    be FINISHED (have its data).
     """
     check_id(dataset_id, "dataset")
     if name is not None:
@@ -126,6 +146,7 @@ def create(dataset_id: int, name: str | None = None, description: str | None = N
         name=name,
         description=description,
         file_path=dataset.file_path,
+        source_path=dataset.file_path,
         current_position=0,
         created=now,
         last_modified=now,
@@ -139,14 +160,40 @@ def get(notebook_id: int) -> NotebookRecord:
     return notebook_record(fetch(models.Notebook, notebook_id))
 
 
+@writes
+def rename(notebook_id: int, name: str) -> NotebookRecord:
+    """Give the notebook a new name (names need not be unique; DashAI's notebook rename).
+
+    A name equal to the current one writes nothing. Raises ValidationError (a blank or
+    malformed name) or NotFound; nothing changes then.
+
+    >>> notebooks.rename(nb.id, "cleaning v2").name                      # doctest: +SKIP
+    'cleaning v2'
+    """
+    check_id(notebook_id, "notebook")
+    check_name(name, "notebook name")
+    row = fetch(models.Notebook, notebook_id, lock=True)
+    if row.name != name:
+        _touch(notebook_id, name=name)
+        row = fetch(models.Notebook, notebook_id)
+    return notebook_record(row)
+
+
 @reads
-def list(dataset_id: int | None = None) -> builtins.list[NotebookRecord]:
-    """Every notebook (of dataset ``dataset_id`` if given), oldest first."""
+def list(
+    dataset_id: int | None = None, *, limit: int | None = None, offset: int = 0
+) -> builtins.list[NotebookRecord]:
+    """Every notebook (of dataset ``dataset_id`` if given), oldest first.
+
+    ``limit`` and ``offset`` give one page (see :mod:`dashai_store.paging`).
+
+    >>> notebooks.list(ds.id, limit=20)                                  # doctest: +SKIP
+    """
     query = models.Notebook.select().order_by(models.Notebook.id)
     if dataset_id is not None:
         check_id(dataset_id, "dataset")
         query = query.where(models.Notebook.dataset == dataset_id)
-    return [notebook_record(row) for row in query]
+    return [notebook_record(row) for row in paging.page(query, limit, offset)]
 
 
 @writes
@@ -155,9 +202,13 @@ def delete(notebook_id: int) -> None:
 
     The source dataset and its file are never touched, nor datasets saved from it.
     """
+    from . import datasets
+
     check_id(notebook_id, "notebook")
-    fetch(models.Notebook, notebook_id, lock=True)
+    row: Any = fetch(models.Notebook, notebook_id, lock=True)
     cascade.delete_rows(models.Notebook, [notebook_id])
+    # The dataset version it started from may have been kept for it alone.
+    datasets.drop_version_if_unused(row.dataset_id, row.source_path)
 
 
 # -- the pipeline ---------------------------------------------------------------------------------
@@ -231,7 +282,7 @@ def load_table(notebook_id: int, step: int | None = None) -> pa.Table:
     notebook = fetch(models.Notebook, notebook_id)
     if step is None:
         return files.read_arrow(notebook.file_path)
-    return files.read_arrow(_step_path(notebook, _check_step(notebook, step, "step")))
+    return files.read_arrow(step_path(notebook, _check_step(notebook, step, "step")))
 
 
 @dataclass(frozen=True)
@@ -241,6 +292,11 @@ class _Started:
     converter: str
     parameters: dict[str, Any]
     input_path: str
+    base_position: int  # the notebook's step when this one started
+
+
+# Statuses of an earlier step that keep a later one from running (ERROR does not).
+_IN_THE_WAY = (NOT_STARTED.name, RunStatus.DELIVERED.name, STARTED.name)
 
 
 @writes
@@ -257,12 +313,20 @@ def _start(converter_id: int) -> _Started:
         )
     if status is STARTED:
         raise errors.InvalidTransition(f"{label} is already STARTED by another job")
+    if row.position <= notebook.current_position:
+        raise errors.InvalidTransition(
+            f"{label} is {status.name} behind the notebook's current step {notebook.current_position}; "
+            f"revert the notebook to step {row.position - 1} to run it again"
+        )
+    # A step that ended in ERROR changed nothing, so the steps queued behind it run on the
+    # current data (as DashAI does); a step still waiting or running is in the way.
     blocker = (
         models.Converter.select()
         .where(
             (models.Converter.notebook == notebook.id)
-            & (models.Converter.position < row.position)
-            & (models.Converter.status != FINISHED.name)
+            & (models.Converter.id != row.id)
+            & (models.Converter.status.in_(_IN_THE_WAY))
+            & ((models.Converter.position < row.position) | (models.Converter.status == STARTED.name))
         )
         .order_by(models.Converter.position)
         .first()
@@ -272,10 +336,15 @@ def _start(converter_id: int) -> _Started:
             f"{label} cannot run before step {blocker.position} (converter {blocker.id} "
             f"{blocker.converter!r}) has FINISHED; it is {blocker.status}"
         )
-    if row.position != notebook.current_position + 1:  # pragma: no cover - the invariant above
-        raise errors.InvalidTransition(f"{label} does not follow notebook step {notebook.current_position}")
     walk(models.Converter, converter_id, STARTED, current=status)  # from ERROR: a retry
-    return _Started(notebook.id, row.position, row.converter, row.parameters, notebook.file_path)
+    return _Started(
+        notebook.id,
+        row.position,
+        row.converter,
+        row.parameters,
+        notebook.file_path,
+        notebook.current_position,
+    )
 
 
 @writes
@@ -294,7 +363,7 @@ def _finish(converter_id: int, started: _Started, snapshot: str) -> ConverterRec
             f"converter {converter_id} was removed (notebook {started.notebook_id} was reverted) "
             "while it ran; its output was discarded"
         )
-    if row.status != STARTED.name or notebook.current_position != started.position - 1:
+    if row.status != STARTED.name or notebook.current_position != started.base_position:
         raise errors.InvalidTransition(
             f"{_label(row)} became {row.status} while it ran (notebook at step "
             f"{notebook.current_position}); its output was discarded"
@@ -336,18 +405,21 @@ def _discard(snapshot: str, notebook_id: int) -> None:
 def apply(converter_id: int, fn: ConverterFn) -> ConverterRecord:
     """Run step ``converter_id`` with ``fn(table, parameters) -> pyarrow.Table``.
 
-    The step must be the next one (every earlier step FINISHED), else InvalidTransition
-    naming the step in the way. It is marked STARTED in one short transaction; ``fn`` runs
-    with no lock held (it may be slow, and other processes keep writing); its output is
-    written as the step's immutable snapshot; then one more transaction marks the step
-    FINISHED and moves the notebook's current state to it.
+    Every earlier step must have ended (FINISHED, or ERROR: a failed step changed nothing,
+    so this one runs on the current data), else InvalidTransition naming the step in the
+    way; a step the notebook has already moved past is refused too. It is marked STARTED
+    in one short transaction; ``fn`` runs with no lock held (it may be slow, and other
+    processes keep writing); its output is written as the step's immutable snapshot;
+    then one more transaction marks the step FINISHED and moves the notebook's current
+    state to it.
 
     If ``fn`` raises or returns something that is not a ``pyarrow.Table``, the step is
     ERROR with that message and the returned record says so; the notebook's data and
     current step are unchanged and no file is written. A step in ERROR may be applied
-    again (a retry). A failure of the store itself (disk full, database gone) marks the
-    step ERROR and is raised. If the notebook is reverted past this step or deleted while
-    ``fn`` runs, the output is discarded and NotFound is raised.
+    again (a retry) until the notebook moves past it. A failure of the store itself (disk
+    full, database gone) marks the step ERROR and is raised. If the notebook is reverted
+    past this step or deleted while ``fn`` runs, the output is discarded and NotFound is
+    raised.
     """
     import pyarrow as pa
 
@@ -442,7 +514,7 @@ def revert(notebook_id: int, to_step: int) -> NotebookRecord:
     check_id(notebook_id, "notebook")
     notebook = fetch(models.Notebook, notebook_id, lock=True)
     step = _check_step(notebook, to_step, "to_step")
-    path = _step_path(notebook, step)
+    path = step_path(notebook, step)
     converter_rows: Any = (
         models.Converter.select(models.Converter.id, models.Converter.snapshot_path)
         .where((models.Converter.notebook == notebook_id) & (models.Converter.position > step))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any
 
-from . import errors, files, models
+from . import errors, files, models, paging
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import reads, writes
@@ -152,10 +152,15 @@ def list(
     *,
     dataset_id: int | None = None,
     status: RunStatus | str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> builtins.list[PredictionRecord]:
     """Predictions ordered by id, optionally only of ``run_id``, on ``dataset_id``, with ``status``.
 
-    An unknown run or dataset id raises NotFound; an unknown status ValidationError.
+    ``limit`` and ``offset`` give one page (see :mod:`dashai_store.paging`). An unknown run
+    or dataset id raises NotFound; an unknown status, limit or offset ValidationError.
+
+    >>> predictions.list(run.id, limit=20)                               # doctest: +SKIP
     """
     prediction = models.Prediction
     query = prediction.select().order_by(prediction.id)
@@ -169,7 +174,7 @@ def list(
         query = query.where(prediction.dataset == dataset_id)
     if status is not None:
         query = query.where(prediction.status == coerce(RunStatus, status))
-    return [_record(row) for row in query.iterator()]
+    return [_record(row) for row in paging.page(query, limit, offset).iterator()]
 
 
 @writes

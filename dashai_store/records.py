@@ -133,7 +133,7 @@ class ExplorerRecord(JobState):
     notebook_id: int
     name: str | None
     exploration_type: str
-    columns: list[str]
+    columns: list[Any]  # names, or DashAI's {"id", "columnName"} objects (explorers.column_names)
     parameters: dict[str, Any]
     exploration_path: Path | None
     position: int

@@ -56,21 +56,18 @@ __all__ = [
     "check_id",
     "check_json",
     "check_name",
-    "check_page",
     "check_payload_text",
     "check_text",
     "could_exist",
     "fetch",
     "insert_unique",
     "not_found",
-    "page",
     "require",
 ]
 
 R = TypeVar("R")
 M = TypeVar("M", bound=peewee.Model)
 T = TypeVar("T")
-Q = TypeVar("Q", bound="peewee.ModelSelect[Any]")
 
 #: The largest row id either backend can hold (a signed 64-bit integer).
 MAX_ID = 2**63 - 1
@@ -295,32 +292,6 @@ def check_payload_text(value: object, what: str, *, allow_nul: bool = False) -> 
     except UnicodeEncodeError as exc:
         raise errors.ValidationError(f"{what} is not valid Unicode text: {exc.reason}") from exc
     return value
-
-
-# -- pages of a list ---------------------------------------------------------------------------
-
-
-def check_page(limit: object, offset: object) -> tuple[int | None, int]:
-    """``(limit, offset)`` of a list that grows, else ValidationError.
-
-    ``limit`` is None (no limit) or an int >= 1, ``offset`` an int >= 0 (bools refused).
-    Lists that take them order by id, so consecutive pages neither skip nor repeat a row
-    that existed when the first page was read.
-    """
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise errors.ValidationError(f"limit must be an int >= 1 or None, got {limit!r}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise errors.ValidationError(f"offset must be an int >= 0, got {offset!r}")
-    return (None if limit is None else int(limit)), int(offset)
-
-
-def page(query: Q, limit: int | None, offset: int) -> Q:
-    """``query`` (already ordered by id) cut to one page checked by :func:`check_page`."""
-    if limit is not None:
-        query = query.limit(limit)
-    if offset:
-        query = query.offset(offset)
-    return query
 
 
 # -- unique columns ---------------------------------------------------------------------------

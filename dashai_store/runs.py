@@ -40,14 +40,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import artifacts, errors, files, models
+from . import artifacts, errors, files, models, paging
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import in_transaction, reads, writes
 from .enums import LevelEnum, RunStatus, coerce
 from .lifecycle import DELIVERED, NOT_STARTED, STARTED, move
 from .records import RunRecord, RunWithMetrics, to_record
-from .rows import Jobs, check_id, check_json, check_name, check_page, check_text, fetch, page, require
+from .rows import Jobs, check_id, check_json, check_name, check_text, fetch, require
 
 __all__ = [
     "PLOT_KINDS",
@@ -232,7 +232,7 @@ def list(
 
 
 def _query(model_session_id: object, status: object, limit: object, offset: object) -> Any:
-    cut = check_page(limit, offset)
+    cut = paging.check(limit, offset)
     query = models.Run.select().order_by(models.Run.id)
     if model_session_id is not None:
         session_id = check_id(model_session_id, "model session")
@@ -240,7 +240,7 @@ def _query(model_session_id: object, status: object, limit: object, offset: obje
         query = query.where(models.Run.model_session == session_id)
     if status is not None:
         query = query.where(models.Run.status == coerce(RunStatus, status))
-    return page(query, *cut)
+    return paging.page(query, *cut)
 
 
 @reads

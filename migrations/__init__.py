@@ -14,6 +14,7 @@ from . import (
     m0002_widen_metric_enums,
     m0003_summary_metrics_job_ids,
     m0004_parameter_history_no_replace,
+    m0005_notebook_source_path,
 )
 
 REGISTRY: tuple[ModuleType, ...] = (
@@ -21,4 +22,5 @@ REGISTRY: tuple[ModuleType, ...] = (
     m0002_widen_metric_enums,
     m0003_summary_metrics_job_ids,
     m0004_parameter_history_no_replace,
+    m0005_notebook_source_path,
 )

@@ -193,6 +193,7 @@ def test_facade_offers_no_way_to_edit_a_snapshot() -> None:
         "list_sessions",
         "parameter_changes",
         "parameter_history",
+        "payload_by_file_name",
         "payloads",
         "restore_parameters",
         "start",

@@ -159,7 +159,7 @@ def test_explainers_are_listed_all_by_run_by_dataset_and_paged(store: Store) -> 
         ("unknown run", partial(explainers.list_global, 999), errors.NotFound),
         ("unknown dataset", partial(explainers.list_local, dataset_id=999), errors.NotFound),
         ("run id a str", partial(explainers.list_local, "1"), errors.ValidationError),
-        ("limit zero", partial(explainers.list_global, limit=0), errors.ValidationError),
+        ("negative limit", partial(explainers.list_global, limit=-1), errors.ValidationError),
         ("offset negative", partial(explainers.list_local, offset=-2), errors.ValidationError),
     ]
     for case, call, error in cases:

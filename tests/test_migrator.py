@@ -18,11 +18,12 @@ import pytest
 from conftest import PgSchema
 from dashai_store.migrations import REGISTRY
 from migration_fixtures import (
-    m0005_add_column,
-    m0005_fail_halfway,
-    m0005_orphan,
-    m0005_rebuild_dataset,
-    m0005_rebuild_run,
+    next_add_column,
+    next_fail_halfway,
+    next_orphan,
+    next_rebuild_dataset,
+    next_rebuild_run,
+    next_slow,
 )
 from migration_fixtures.support import (
     BASE,
@@ -123,13 +124,13 @@ def test_migrate_refuses_to_start_inside_a_transaction(home: Path) -> None:
     ("step", "expected_drift"),
     [
         (
-            m0005_rebuild_dataset,
+            next_rebuild_dataset,
             [
                 "table dataset: column file_path differs: database (type, not null, default, pk) = "
                 "('TEXT', True, None, False), models = ('TEXT', False, None, False)"
             ],
         ),
-        (m0005_rebuild_run, []),
+        (next_rebuild_run, []),
     ],
     ids=["dataset add_not_null", "run alter_column_type"],
 )
@@ -197,8 +198,8 @@ def test_a_step_leaving_a_dangling_foreign_key_is_rolled_back(home: Path, databa
     try:
         before = all_rows(db)
         with pytest.raises(errors.MigrationError) as caught:
-            Migrator(home, db, steps_from((*REGISTRY, m0005_orphan))).migrate()
-        assert caught.value.step == "0005_orphan"
+            Migrator(home, db, steps_from((*REGISTRY, next_orphan))).migrate()
+        assert caught.value.step == next_orphan.ID
         assert f"still at {HEAD}" in str(caught.value)
         assert [r[1] for r in version_rows(db)] == BASE
         assert all_rows(db) == before
@@ -220,9 +221,9 @@ def test_a_step_failing_halfway_keeps_the_previous_version_and_a_backup(
     before, tables_before = all_rows(db), table_names(db)
     db.close()
 
-    proc = run_with("m0005_fail_halfway", *target_args(home, database_url))
+    proc = run_with("next_fail_halfway", *target_args(home, database_url))
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "0005_fail_halfway" in proc.stdout and m0005_fail_halfway.MESSAGE in proc.stdout
+    assert next_fail_halfway.ID in proc.stdout and next_fail_halfway.MESSAGE in proc.stdout
     assert f"still at {HEAD}" in proc.stdout
 
     db = connect(home, database_url)
@@ -267,7 +268,7 @@ def test_a_database_failing_its_integrity_check_is_not_migrated(home: Path) -> N
     db = connect(home, None)
     try:
         with pytest.raises(errors.MigrationError, match="fails its integrity check"):
-            Migrator(home, db, steps_from((*REGISTRY, m0005_add_column))).migrate()
+            Migrator(home, db, steps_from((*REGISTRY, next_add_column))).migrate()
     finally:
         db.close()
     assert home_listing(home) == files
@@ -285,7 +286,7 @@ def test_too_little_free_space_stops_before_anything_is_written(
     db = connect(home, None)
     try:
         with pytest.raises(errors.MigrationError, match="not enough free space"):
-            Migrator(home, db, steps_from((*REGISTRY, m0005_add_column))).migrate()
+            Migrator(home, db, steps_from((*REGISTRY, next_add_column))).migrate()
         assert [r[1] for r in version_rows(db)] == BASE
     finally:
         db.close()
@@ -299,7 +300,7 @@ def test_the_backup_is_a_copy_taken_before_the_step(home: Path) -> None:
     db = connect(home, None)
     try:
         before = all_rows(db)
-        result = Migrator(home, db, steps_from((*REGISTRY, m0005_add_column))).migrate()
+        result = Migrator(home, db, steps_from((*REGISTRY, next_add_column))).migrate()
     finally:
         db.close()
     assert result.backup is not None and result.backup.parent == home / "backups"
@@ -324,7 +325,7 @@ def test_the_backup_is_written_under_a_temporary_name_first(home: Path) -> None:
     leftover.write_bytes(b"half a copy")
     db = connect(home, None)
     try:
-        result = Migrator(home, db, steps_from((*REGISTRY, m0005_add_column))).migrate()
+        result = Migrator(home, db, steps_from((*REGISTRY, next_add_column))).migrate()
     finally:
         db.close()
     assert not leftover.exists()
@@ -343,7 +344,7 @@ def stamp_future_step(home: Path, url: str | None) -> None:
         db.execute_sql(
             f"INSERT INTO dashai_schema_migration (sequence, id, checksum, applied_at, library_version, "
             f"duration_ms) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
-            (len(BASE) + 1, "0005_from_the_future", "f" * 64, now().isoformat(), "99.0", 1.5),
+            (len(BASE) + 1, "9999_from_the_future", "f" * 64, now().isoformat(), "99.0", 1.5),
         )
     finally:
         db.close()
@@ -363,7 +364,7 @@ def test_a_database_from_a_newer_version_is_refused_with_no_write(
     proc = run_script(*target_args(home, database_url), *mode)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     if mode != ["--history"]:
-        assert "0005_from_the_future" in proc.stdout
+        assert "9999_from_the_future" in proc.stdout
 
     assert home_listing(home) == files  # db.sqlite byte for byte; no -wal, no backup, no lock
     db = connect(home, database_url)
@@ -378,7 +379,7 @@ def test_open_store_refuses_a_newer_database(home: Path, database_url: str | Non
     seeded_store(home, database_url)
     stamp_future_step(home, database_url)
     files = home_listing(home)
-    with pytest.raises(errors.SchemaTooNew, match="0005_from_the_future"):
+    with pytest.raises(errors.SchemaTooNew, match="9999_from_the_future"):
         open_store(home, database=database_url, migrate=migrate)
     assert home_listing(home) == files
 
@@ -433,14 +434,14 @@ def test_open_store_without_migrating_refuses_an_outdated_database(
     seeded_store(home, database_url)
     # This code now knows a step 3 the database has not had.
     monkeypatch.setattr(
-        "dashai_store.migrator.default_steps", lambda: steps_from((*REGISTRY, m0005_add_column))
+        "dashai_store.migrator.default_steps", lambda: steps_from((*REGISTRY, next_add_column))
     )
     files = home_listing(home)
     with pytest.raises(errors.SchemaOutdated, match=f"is at {HEAD}; 1 migration"):
         open_store(home, database=database_url, migrate=False)
     assert home_listing(home) == files
     with open_store(home, database=database_url) as store:  # migrate=True applies it
-        assert [r[1] for r in version_rows(store.db)] == [*BASE, "0005_add_column"]
+        assert [r[1] for r in version_rows(store.db)] == [*BASE, next_add_column.ID]
 
 
 def test_a_file_that_is_not_sqlite_is_a_clear_error(home: Path) -> None:
@@ -471,8 +472,8 @@ def test_two_processes_migrating_a_fresh_home_at_once(
 ) -> None:
     target = target_args(home, database_url)
     if slow:
-        command = [PYTHON, str(WRAPPER), "m0005_slow", *target]
-        expected = [*BASE, "0005_slow"]
+        command = [PYTHON, str(WRAPPER), "next_slow", *target]
+        expected = [*BASE, next_slow.ID]
     else:
         command = [PYTHON, str(REPO / "scripts" / "migrate.py"), *target]
         expected = BASE

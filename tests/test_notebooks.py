@@ -288,9 +288,7 @@ def test_failing_converter_leaves_the_data_byte_identical(store: Store, fn: Any,
     assert record.end_time is not None and record.snapshot_path is None
     assert _state(store, nb_id) == before  # same record (step, file, even last_modified), same bytes
     assert_bounded(store)
-    # the failed step blocks the next one, and may be retried
-    with pytest.raises(errors.InvalidTransition, match=f"step 2 \\(converter {steps[1]} 'Scale'\\)"):
-        notebooks.apply(steps[2], filter_min)
+    # the failed step may be retried (test_a_step_queued_behind_a_failed_one_runs... for the rest)
     retried = notebooks.apply(steps[1], scale)
     assert (retried.status, retried.error) == (RunStatus.FINISHED, None)
     assert notebooks.load_table(nb_id).to_pydict() == STEP2

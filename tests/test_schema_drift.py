@@ -20,7 +20,7 @@ import peewee
 import pytest
 from conftest import PgSchema
 from dashai_store.migrations import REGISTRY
-from migration_fixtures import m0005_add_column
+from migration_fixtures import next_add_column
 from peewee import TextField
 
 from dashai_store import models, open_store
@@ -391,8 +391,8 @@ def migrated_db(home: Path, database_url: str | None) -> Iterator[peewee.Databas
 def test_a_migration_the_models_lack_is_drift(home: Path, database_url: str | None) -> None:
     db = _target(home, database_url)
     try:
-        result = Migrator(home, db, steps_from((*REGISTRY, m0005_add_column))).migrate()
-        assert result.head == m0005_add_column.ID
+        result = Migrator(home, db, steps_from((*REGISTRY, next_add_column))).migrate()
+        assert result.head == next_add_column.ID
         problems = drift(db)
     finally:
         db.close()

@@ -113,8 +113,8 @@ def link_atomic(source_relative: str, target_relative: str) -> Path:
     return io.link_atomic(resolve(source_relative), writable(target_relative))
 
 
-def write_arrow(relative_path: str, table: pa.Table) -> Path:
-    """Write ``table`` as an Arrow IPC file, atomically."""
+def write_arrow(relative_path: str, table: pa.Table | pa.RecordBatchReader) -> Path:
+    """Write ``table`` (or a reader's batches, streamed) as an Arrow IPC file, atomically."""
     return io.write_arrow(writable(relative_path), table)
 
 

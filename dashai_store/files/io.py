@@ -113,9 +113,13 @@ def publish(partial: Path, target: Path) -> Path:
 
 
 def link_atomic(source: Path, target: Path) -> Path:
-    """Give the file ``source`` a second name, ``target``, atomically (a copy without hard links)."""
+    """Give the file ``source`` a second name, ``target``, atomically (a copy without hard links).
+
+    ``target``'s folder is created if needed.
+    """
     staged = target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(source, staged)
         except OSError:  # no hard links on this filesystem
@@ -366,17 +370,52 @@ def sha256_file(path: Path) -> str:
 # -- Arrow ----------------------------------------------------------------------------------
 
 
-def write_arrow(target: Path, table: pa.Table) -> Path:
-    """Write ``table`` as an Arrow IPC file, atomically."""
+def write_arrow(target: Path, table: pa.Table | pa.RecordBatchReader) -> Path:
+    """Write ``table`` (or every batch of a reader, streamed) as an Arrow IPC file, atomically.
+
+    Dictionary-encoded columns whose chunks carry different dictionaries (what
+    ``pa.concat_tables`` gives) are valid Arrow but cannot go into an IPC *file* as they
+    are; they are unified here, the one place every Arrow file of the store is written. A
+    reader whose schema holds dictionaries is read whole for that (its batches may each
+    bring a new dictionary); any other reader is written batch by batch, in flat memory.
+    """
     import pyarrow as pa
 
+    if isinstance(table, pa.RecordBatchReader):
+        if _has_dictionary(table.schema):
+            table = table.read_all()
+        else:
+            return _write_batches(target, table)
     if not isinstance(table, pa.Table):
         raise errors.ValidationError(f"expected a pyarrow.Table, got {type(table).__name__}")
+    options = pa.ipc.IpcWriteOptions(unify_dictionaries=True)
     with atomic_writer(target) as handle:
         sink = pa.PythonFile(handle, mode="w")
-        with pa.ipc.new_file(sink, table.schema) as writer:
+        with pa.ipc.new_file(sink, table.schema, options=options) as writer:
             writer.write_table(table)
     return target
+
+
+def _write_batches(target: Path, reader: pa.RecordBatchReader) -> Path:
+    import pyarrow as pa
+
+    with atomic_writer(target) as handle:
+        sink = pa.PythonFile(handle, mode="w")
+        with pa.ipc.new_file(sink, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+    return target
+
+
+def _has_dictionary(schema: pa.Schema) -> bool:
+    import pyarrow as pa
+
+    def walk(data_type: pa.DataType) -> bool:
+        if pa.types.is_dictionary(data_type):
+            return True
+        return any(walk(data_type.field(i).type) for i in range(data_type.num_fields))
+
+    return any(walk(field.type) for field in schema)
 
 
 def read_arrow(path: str) -> pa.Table:

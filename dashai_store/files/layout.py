@@ -4,6 +4,7 @@ All paths are home-relative POSIX strings built from fixed names and row ids
 (docs/ARCHITECTURE.md, "The home"); nothing here touches the disk, the database or the open store::
 
     datasets/<dataset_id>/data.arrow          notebooks/<notebook_id>/<converter_id>.arrow
+    datasets/<dataset_id>/data-<hex>.arrow    datasets/incoming-<hex>.arrow
     runs/<run_id>/model.joblib                runs/<run_id>/plots/<kind>.json
     predictions/<prediction_id>/results.arrow explorers/<explorer_id>/result.<ext>
     explainers/{global,local}/<id>/explanation.joblib, .../plot.json
@@ -29,6 +30,7 @@ EXPLORERS = "explorers"
 EXPLAINERS = "explainers"
 GENERATIVE = "generative"
 TRASH = ".trash"
+INCOMING = "incoming"
 BACKUPS = "backups"
 
 #: The folders whose contents belong to rows (maintenance examines only these).
@@ -59,6 +61,33 @@ def dataset_folder(dataset_id: int) -> str:
 
 def dataset_file(dataset_id: int) -> str:
     return join(DATASETS, dataset_id, DATA_FILE)
+
+
+def dataset_version_file(dataset_id: int, token: str) -> str:
+    """A later version of a dataset's data (an in-place edit writes one; ``token`` is hex).
+
+    Versions are immutable files beside the first one (:func:`dataset_file`); the dataset
+    row names its current one, notebooks keep naming the version they started from.
+    """
+    _check_token(token)
+    return join(DATASETS, dataset_id, f"data-{token}.arrow")
+
+
+def dataset_incoming(token: str) -> str:
+    """Where data read from outside the home is streamed before a transaction adopts it.
+
+    Not in a row's folder: what a crash leaves here is owned by no row, and
+    ``maintenance.gc`` removes it once it is older than the grace period.
+    """
+    _check_token(token)
+    # Beside the row folders, not in a folder of its own: nothing is left behind once the
+    # staged file is removed.
+    return join(DATASETS, f"{INCOMING}-{token}.arrow")
+
+
+def _check_token(token: str) -> None:
+    if not token or any(c not in "0123456789abcdef" for c in token):
+        raise errors.UnsafePath(f"{token!r} is not a hex token")
 
 
 def notebook_folder(notebook_id: int) -> str:

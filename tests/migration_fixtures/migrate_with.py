@@ -1,6 +1,6 @@
 """Run the migrate command line with test-only steps appended to the real registry.
 
-    python tests/migration_fixtures/migrate_with.py m0005_slow[,m0005_x] [migrate.py arguments]
+    python tests/migration_fixtures/migrate_with.py next_slow[,m0005_x] [migrate.py arguments]
 
 Exits with the code ``dashai_store.cli.migrate_main`` returns, like ``scripts/migrate.py``.
 """

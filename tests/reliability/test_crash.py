@@ -34,6 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from dashai_store.migrations import REGISTRY
+from migration_fixtures import next_rebuild_run
 
 from dashai_store import datasets, errors, maintenance, model_sessions, notebooks, open_store, runs
 from dashai_store.maintenance import is_temp_name
@@ -345,7 +346,7 @@ def _fingerprint(db: Any) -> dict[str, int]:
 
 def _migrate_proc(home: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [PYTHON, str(WRAPPER), "m0005_rebuild_run", "--home", str(home)],
+        [PYTHON, str(WRAPPER), "next_rebuild_run", "--home", str(home)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -397,10 +398,9 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
     out, _ = proc.communicate(timeout=120)
     duration = time.monotonic() - started
     assert proc.returncode == 0, out
-    registered = [step.ID for step in REGISTRY]  # the store's own steps, then the test step
-    assert _state(home)[0] == [*registered, "0005_rebuild_run"]
+    assert _state(home)[0] == [*(m.ID for m in REGISTRY), next_rebuild_run.ID]
 
-    step_s = float(re.search(r"applied 0005_rebuild_run in ([0-9.]+) ms", out).group(1)) / 1000  # type: ignore[union-attr]
+    step_s = float(re.search(rf"applied {next_rebuild_run.ID} in ([0-9.]+) ms", out).group(1)) / 1000  # type: ignore[union-attr]
 
     outcomes: Counter[str] = Counter()
     for i in range(points):
@@ -424,15 +424,18 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
         versions, fingerprint, tables = _state(home)
         assert fingerprint == expected, "rows were lost or changed by a killed migration"
         assert tables == tables_before, f"a killed rebuild left {set(tables) ^ set(tables_before)}"
-        assert versions in (registered, [*registered, "0005_rebuild_run"]), versions
-        if "applied 0005_rebuild_run" in out:
-            assert versions[-1] == "0005_rebuild_run", "the runner reported a step that is not there"
+        assert versions in (
+            [m.ID for m in REGISTRY],
+            [*(m.ID for m in REGISTRY), next_rebuild_run.ID],
+        ), versions
+        if f"applied {next_rebuild_run.ID}" in out:
+            assert versions[-1] == next_rebuild_run.ID, "the runner reported a step that is not there"
         backups = list((home / "backups").glob("*.sqlite")) if (home / "backups").exists() else []
         outcome = (
             "finished before the kill"
             if exited
             else "after commit"
-            if len(versions) == len(registered) + 1
+            if len(versions) == len(REGISTRY) + 1
             else "after the backup"
             if backups
             else "before the backup"
@@ -444,7 +447,7 @@ def test_the_migration_runner_killed_at_random_moments(home: Path, tmp_path: Pat
         again = _migrate_proc(home)
         out, _ = again.communicate(timeout=120)
         assert again.returncode == 0, out
-        assert _state(home)[0] == [*registered, "0005_rebuild_run"]
+        assert _state(home)[0] == [*(m.ID for m in REGISTRY), next_rebuild_run.ID]
         assert _state(home)[1] == expected
     figures("seed (DASHAI_CRASH_SEED)", SEED)
     figures("kill points", points)

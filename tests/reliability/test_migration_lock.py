@@ -50,7 +50,7 @@ def test_the_documented_restore_command_brings_back_the_backup(home: Path) -> No
         datasets.create("iris", pa.table({"x": [1, 2, 3]}))
     # A test-only step: the runner backs the database up before applying it.
     proc = subprocess.run(
-        [PYTHON, str(WRAPPER), "m0005_add_column", "--home", str(home)],
+        [PYTHON, str(WRAPPER), "next_add_column", "--home", str(home)],
         cwd=REPO,
         capture_output=True,
         text=True,

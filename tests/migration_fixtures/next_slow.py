@@ -1,4 +1,4 @@
-"""Step 4 (test only): no schema change, but slow, so two migrating processes overlap."""
+"""The next step (test only): no schema change, but slow, so two migrating processes overlap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import time
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0005_slow"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_slow"
 SECONDS = 1.0
 
 

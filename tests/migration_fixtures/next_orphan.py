@@ -1,4 +1,4 @@
-"""Step 4 (test only): leaves a metric pointing at a run that does not exist.
+"""The next step (test only): leaves a metric pointing at a run that does not exist.
 
 Foreign keys are off during a step on SQLite, so only the runner's ``PRAGMA
 foreign_key_check`` before COMMIT can catch this; PostgreSQL refuses the INSERT itself.
@@ -9,7 +9,9 @@ from __future__ import annotations
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0005_orphan"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_orphan"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

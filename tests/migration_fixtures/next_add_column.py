@@ -1,11 +1,13 @@
-"""Step 4 (test only): adds a column the models do not have (the drift check must see it)."""
+"""The next step (test only): adds a column the models do not have (the drift check must see it)."""
 
 from __future__ import annotations
 
 from peewee import Database, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
-ID = "0005_add_column"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_add_column"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

@@ -1,4 +1,4 @@
-"""Step 4 (test only): make ``dataset.file_path`` NOT NULL.
+"""The next step (test only): make ``dataset.file_path`` NOT NULL.
 
 On SQLite before 3.53 this is a table rebuild (``legacy=True`` forces it everywhere):
 copy into ``dataset__tmp__``, DROP the parent table, rename. With foreign keys left on,
@@ -10,7 +10,9 @@ from __future__ import annotations
 from peewee import Database, PostgresqlDatabase
 from playhouse.migrate import SchemaMigrator, migrate
 
-ID = "0005_rebuild_dataset"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_rebuild_dataset"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

@@ -1,4 +1,4 @@
-"""Step 4 (test only): rebuild ``run`` without changing the schema.
+"""The next step (test only): rebuild ``run`` without changing the schema.
 
 ``alter_column_type`` to the type the column already has is, on SQLite, a full table
 rebuild of ``run`` — the parent of metrics, predictions and explainers — whose result
@@ -10,7 +10,9 @@ from __future__ import annotations
 from peewee import Database, PostgresqlDatabase, TextField
 from playhouse.migrate import SchemaMigrator, migrate
 
-ID = "0005_rebuild_run"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_rebuild_run"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:

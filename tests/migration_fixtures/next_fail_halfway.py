@@ -1,12 +1,14 @@
-"""Step 4 (test only): changes schema and data, then fails."""
+"""The next step (test only): changes schema and data, then fails."""
 
 from __future__ import annotations
 
 from peewee import Database
 from playhouse.migrate import SchemaMigrator
 
-ID = "0005_fail_halfway"
-MESSAGE = "deliberate failure halfway through 0005_fail_halfway"
+from migration_fixtures import NEXT
+
+ID = f"{NEXT}_fail_halfway"
+MESSAGE = f"deliberate failure halfway through {ID}"
 
 
 def upgrade(migrator: SchemaMigrator, db: Database) -> None:
