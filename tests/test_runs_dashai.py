@@ -238,7 +238,8 @@ def test_pages_of_runs_are_stable_and_complete(store: Store, session_id: int) ->
     pages = [[r.id for r in runs.list(session_id, limit=3, offset=o)] for o in (0, 3, 6, 9)]
     assert pages == [ids[:3], ids[3:6], ids[6:], []]
     assert [r.id for r in runs.list(offset=5)] == ids[5:]
-    for bad in ({"limit": 0}, {"limit": True}, {"offset": -1}, {"offset": "1"}, {"limit": 2.5}):
+    assert runs.list(session_id, limit=0) == []  # an empty page, as every paged list gives
+    for bad in ({"limit": -1}, {"limit": True}, {"offset": -1}, {"offset": "1"}, {"limit": 2.5}):
         assert_refused(store, f"page {bad}", partial(runs.list, **bad), errors.ValidationError)
         assert_refused(store, f"page {bad}", partial(runs.list_with_metrics, **bad), errors.ValidationError)
 
