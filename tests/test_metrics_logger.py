@@ -237,3 +237,17 @@ def test_the_thread_writes_to_its_own_store_whatever_is_bound(run_id: int, tmp_p
         log.flush()
     log.close()
     assert len(metrics.history(run_id)) == 1
+
+
+def test_finish_inside_a_write_transaction_does_not_wait_for_the_writer(run_id: int) -> None:
+    from dashai_store.database import run_in_transaction
+
+    runs.deliver(run_id)
+    runs.start(run_id)
+    with metrics.logger(run_id, flush_every_s=60) as log:
+        log.log("loss", 1.0, split="TRAIN", level="STEP", step=0)
+        started = time.monotonic()
+        # The writer thread would wait for this transaction's lock: finish must not wait for it.
+        run_in_transaction(lambda: runs.finish(run_id))
+        assert time.monotonic() - started < 3.0
+    assert len(metrics.history(run_id)) == 1  # written at the exit instead
