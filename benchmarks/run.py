@@ -46,6 +46,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_datasets
+import bench_logger
 import bench_metrics
 import bench_mlflow
 import bench_notebooks
@@ -55,6 +56,7 @@ import bench_testing
 
 MODULES = (
     bench_metrics,
+    bench_logger,
     bench_datasets,
     bench_notebooks,
     bench_runs,
@@ -77,6 +79,8 @@ TARGETS: dict[str, float] = {
     "startup.migrate": 0.4,  # scripts/migrate.py up to date vs `python -c "import peewee"`
     "startup.import": 0.67,  # `import dashai_store` vs `import peewee`
     "mlflow.log_batch": 20.0,  # log_many vs MLflow's SqlAlchemyStore.log_batch
+    "metrics.logger": 0.6,  # issue 18: logger.log per point + final flush vs log_many
+    "metrics.logger.concurrent": 0.8,  # issue 18: achieved vs offered rate, two producers
 }
 STRICT = frozenset({"testing.fresh_store"})
 

@@ -225,7 +225,30 @@ def bound_stores() -> tuple[Store, ...]:
         return tuple(_bound)
 
 
+class _Pinned(threading.local):
+    store: Store | None = None
+
+
+# A thread may act on one given store whatever the stack holds (a background writer that
+# must keep writing to the store it was started on): see :func:`pinned`.
+_pinned = _Pinned()
+
+
+@contextmanager
+def pinned(store: Store) -> Iterator[None]:
+    """Within the block, :func:`current` in this thread is ``store`` (other threads unaffected)."""
+    previous = _pinned.store
+    _pinned.store = store
+    try:
+        yield
+    finally:
+        _pinned.store = previous
+
+
 def current() -> Store:
+    pinned_store = _pinned.store
+    if pinned_store is not None:
+        return pinned_store
     bound = _bound
     if not bound:
         raise errors.StoreNotOpen("no store is open: call dashai_store.open_store(home) first")

@@ -73,9 +73,10 @@ import peewee
 
 from . import errors
 from .clock import utcnow
-from .database import current, reads, run_in_transaction
+from .database import current, reads, run_in_transaction, translated
 from .decoding import Unreadable, decode_enum, decode_int, decode_real
 from .enums import SUMMARY_LEVELS, LevelEnum, SplitEnum, coerce
+from .metrics_logger import DEFAULT_FLUSH_EVERY_S, DEFAULT_MAX_PENDING, DEFAULT_MAX_POINTS, MetricLogger
 from .records import MetricPoint
 from .rows import check_id, could_exist, not_found
 
@@ -84,7 +85,7 @@ if TYPE_CHECKING:
 
     from .backends import MetricWriter
 
-__all__ = ["history", "history_table", "latest", "log", "log_many", "since"]
+__all__ = ["history", "history_table", "latest", "log", "log_many", "logger", "since"]
 
 #: Points validated and written per round trip by :func:`log_many` (memory stays bounded
 #: whatever the size of the input; the whole call is still one transaction).
@@ -174,6 +175,24 @@ def _text_timestamp(timestamp: datetime) -> str:
     return timestamp.isoformat(" ")
 
 
+def checked_point(
+    name: object, value: object, split: object, level: object, step: object
+) -> tuple[str, str, str, int, float]:
+    """One point checked as :func:`log` checks it, in the stored form :func:`log_many` takes
+    fastest: ``(name, split name, level name, step, float value)``.
+
+    Raises ValidationError naming the bad argument.
+    """
+    if type(name) is not str or not name or "\x00" in name:
+        name = _check_name(name)
+    split_name = split if type(split) is str and split in _SPLITS else _check_enum(SplitEnum, split)
+    level_name = level if type(level) is str and level in _LEVELS else _check_enum(LevelEnum, level)
+    if type(step) is not int or not STEP_MIN <= step <= STEP_MAX:
+        step = _check_step(step)
+    number = value if type(value) is float else _check_value(value)
+    return name, split_name, level_name, step, number
+
+
 # -- the write path -----------------------------------------------------------------------------
 
 
@@ -200,13 +219,7 @@ def log(
     Raises NotFound for an unknown run and ValidationError for a bad argument (nothing written).
     """
     run_id = _check_run_id(run_id)
-    if type(name) is not str or not name or "\x00" in name:
-        _check_name(name)
-    split_name = split if type(split) is str and split in _SPLITS else _check_enum(SplitEnum, split)
-    level_name = level if type(level) is str and level in _LEVELS else _check_enum(LevelEnum, level)
-    if type(step) is not int or not STEP_MIN <= step <= STEP_MAX:
-        step = _check_step(step)
-    number = value if type(value) is float else _check_value(value)
+    name, split_name, level_name, step, number = checked_point(name, value, split, level, step)
     moment = utcnow() if timestamp is None else _check_timestamp(timestamp)
     store = current()
     backend = store.dialect
@@ -692,3 +705,43 @@ def since(
         _require_run(run_id)
         return [], cursor
     return _points(rows, run_id), int(rows[-1][0])
+
+
+# -- logging from a training loop ---------------------------------------------------------------
+
+
+def logger(
+    run_id: int,
+    *,
+    flush_every_s: float = DEFAULT_FLUSH_EVERY_S,
+    max_points: int = DEFAULT_MAX_POINTS,
+    max_pending: int = DEFAULT_MAX_PENDING,
+) -> MetricLogger[tuple[str, str, str, int, float]]:
+    """A buffered logger of the run's points: :meth:`MetricLogger.log` checks a point and
+    appends it to memory; a background thread writes the points through :func:`log_many`
+    every ``flush_every_s`` seconds or every ``max_points`` points. See
+    :mod:`dashai_store.metrics_logger` for the guarantees (flushes, failures, memory).
+
+    >>> with metrics.logger(run.id) as log:                              # doctest: +SKIP
+    ...     for step in range(1000):
+    ...         log.log("loss", 1 / (step + 1), split="TRAIN", level="STEP", step=step)
+
+    Raises NotFound for an unknown run, ValidationError for a bad setting.
+    """
+    run_id = _check_run_id(run_id)
+    store = current()
+    with translated():
+        _require_run(run_id)
+
+    def write(batch: builtins.list[tuple[str, str, str, int, float]]) -> None:
+        log_many(run_id, batch)
+
+    return MetricLogger(
+        store,
+        run_id,
+        checked_point,
+        write,
+        flush_every_s=flush_every_s,
+        max_points=max_points,
+        max_pending=max_pending,
+    )

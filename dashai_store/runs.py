@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import artifacts, errors, files, models, paging
+from . import artifacts, errors, files, metrics_logger, models, paging
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import in_transaction, reads, writes
@@ -346,13 +346,22 @@ def set_split_indexes(run_id: int, split_indexes: Any) -> RunRecord:
 
 
 def finish(run_id: int) -> RunRecord:
-    """STARTED -> FINISHED, recording the end time."""
+    """STARTED -> FINISHED, recording the end time (after the run's metric loggers flush)."""
+    _flush_loggers(run_id)
     return _jobs.finish(run_id)
 
 
 def fail(run_id: int, error: str) -> RunRecord:
-    """DELIVERED or STARTED -> ERROR, recording the end time and the error message."""
+    """DELIVERED or STARTED -> ERROR, recording the end time and the error message (after
+    the run's metric loggers flush)."""
+    _flush_loggers(run_id)
     return _jobs.fail(run_id, error)
+
+
+def _flush_loggers(run_id: object) -> None:
+    # A bad id is left to the transition to refuse, with its usual message.
+    if type(run_id) is int:
+        metrics_logger.flush_run(run_id)
 
 
 #: Fields :func:`update` changes in place, and those whose change starts the run over.
