@@ -164,37 +164,37 @@ def test_backup_taken_while_another_process_logs_metrics(sqlite_store: Store, tm
 def test_backup_matches_its_snapshot_when_rows_are_deleted_during_it(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
-    """Rows deleted while files are copied lose their files from the backup; rows deleted
-    after the database snapshot keep theirs (the snapshot still refers to them)."""
+    """Rows deleted after the database snapshot keep their files in the backup: the
+    deletions (another thread here) wait until the backup has pinned every file its
+    snapshot refers to. Before, they went to the trash while the files were copied."""
     first = plant_store("-a")
     second = plant_store("-b")
     third = plant_store("-c")
-    deleted: list[str] = []
+    deleters: list[threading.Thread] = []
 
     def delete_dataset(planted_ids: dict[str, int]) -> None:
-        run_in_transaction(lambda: cascade.delete_rows(models.Dataset, [planted_ids["dataset"]]))
+        with open_store(sqlite_store.home):
+            run_in_transaction(lambda: cascade.delete_rows(models.Dataset, [planted_ids["dataset"]]))
 
     def progress(phase: str, done: int, total: int) -> None:
-        if phase == "files" and done == total and "b" not in deleted:
-            deleted.append("b")
-            delete_dataset(second.ids)  # its files were copied, then its rows go before the snapshot
-        if phase == "database" and done == total and "c" not in deleted:
-            deleted.append("c")
-            delete_dataset(third.ids)  # after the snapshot
+        if phase == "database" and not deleters:  # during the snapshot
+            for planted in (second, third):
+                deleters.append(threading.Thread(target=delete_dataset, args=(planted.ids,)))
+                deleters[-1].start()
+            time.sleep(0.3)  # the deletions commit; their files stay until pinned
 
     report = maintenance.backup(tmp_path / "bk", progress=progress)
-    assert deleted == ["b", "c"] and report.ok
+    for thread in deleters:
+        thread.join(30)
+    assert len(deleters) == 2 and report.ok
     tree = backup_tree(tmp_path / "bk")
-    assert first.paths["model"] in tree and first.paths["dataset"] in tree
-    # (the generative session is not under the dataset: its payload stays)
-    assert not any(rel in tree for name, rel in second.paths.items() if name not in ("run_dir", "image"))
-    assert second.paths["image"] in tree
-    assert all(rel in tree for name, rel in third.paths.items() if name != "run_dir")
+    for planted in (first, second, third):
+        assert all(rel in tree for name, rel in planted.paths.items() if name != "run_dir")
     assert not (sqlite_store.home / third.paths["model"]).exists()  # gone from the live home
     with open_store(tmp_path / "bk"):
         assert maintenance.check(grace_s=0).ok
-        assert models.Dataset.get_or_none(models.Dataset.id == third.ids["dataset"]) is not None
-        assert models.Dataset.get_or_none(models.Dataset.id == second.ids["dataset"]) is None
+        for planted in (second, third):
+            assert models.Dataset.get_or_none(models.Dataset.id == planted.ids["dataset"]) is not None
 
 
 def test_backup_keeps_the_snapshot_version_of_a_file_replaced_during_it(

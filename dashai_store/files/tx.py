@@ -12,6 +12,10 @@
   (:func:`discard_on_rollback`).
 * A joblib file replacing one a committed row names is staged under a unique name and
   promoted after COMMIT (:func:`save_joblib_staged`, :func:`promote_staged`).
+* Every change to a committed row's file (a deletion carried out, a promotion) happens
+  under a shared lock on ``<home>/.dashai-files.lock`` (:func:`changing_files`); a backup
+  holds it exclusively while it pins the files its database snapshot refers to, and
+  ``check`` takes it to wait out deletions in flight (:func:`files_settled`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import errno
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +33,29 @@ from typing import Any
 from .. import errors
 from ..clock import utcnow
 from ..database import current, run_in_transaction
+from ..locks import held
 from ..models import PendingDeletion
 from . import io, layout
 from .access import dump_joblib, home, link_atomic, relative, resolve
+
+FILES_LOCK = ".dashai-files.lock"
+
+# -- the home's file lock -----------------------------------------------------------------------
+
+
+@contextmanager
+def changing_files(home_path: Path) -> Iterator[None]:
+    """Shared: committed rows' files may be removed or replaced here (waits out a backup's pinning)."""
+    with held(home_path / FILES_LOCK, shared=True, timeout_s=None):
+        yield
+
+
+@contextmanager
+def files_settled(home_path: Path, timeout_s: float | None) -> Iterator[bool]:
+    """Exclusive: no committed row's file changes in this block; yields False after ``timeout_s``."""
+    with held(home_path / FILES_LOCK, shared=False, timeout_s=timeout_s) as locked:
+        yield locked
+
 
 # -- deletion after commit, discard on rollback ------------------------------------------------
 
@@ -115,6 +140,19 @@ def carry_out(
     removed (or leaves the home) stays recorded, to be retried at the next open or gc.
     """
     todo = list(paths)
+    if dry_run or not todo:
+        return _carry_out(todo, refs, free_now, dry_run, progress)
+    with changing_files(home()):  # a backup pinning files holds this back
+        return _carry_out(todo, refs, free_now, dry_run, progress)
+
+
+def _carry_out(
+    todo: list[str],
+    refs: set[str] | None,
+    free_now: bool,
+    dry_run: bool,
+    progress: Callable[[int, int], None] | None,
+) -> Deletions:
     finished: list[str] = []
     kept: list[str] = []
     failed: list[tuple[str, str]] = []
@@ -289,7 +327,8 @@ def promote_staged(staged: str, final: str, repoint: Callable[[str, str], bool])
     def promote() -> bool:
         if not repoint(staged, final):
             return False
-        link_atomic(staged, final)  # raising here rolls the repointing back
+        with changing_files(home()):  # replaces the bytes of a name a backup may be pinning
+            link_atomic(staged, final)  # raising here rolls the repointing back
         delete_after_commit(staged)
         return True
 
