@@ -27,6 +27,7 @@ def open_store(
     migrate: bool = True,
     busy_timeout_s: float = BUSY_TIMEOUT_S,
     finish_deletions: bool = True,
+    new_store: bool = False,
 ) -> Store:
     """Open the store at ``home`` and bind the facade to it; usable as a context manager.
 
@@ -38,6 +39,11 @@ def open_store(
     raises :class:`~dashai_store.errors.SchemaTooNew` either way, having written nothing.
     File deletions a crash interrupted are finished here (unless ``finish_deletions=False``:
     read-only tools such as ``dashai-store check`` report them instead).
+
+    A home that holds the store's files but whose database is missing, empty (0 bytes) or
+    has no tables raises :class:`~dashai_store.errors.DatabaseLost` naming the backups found
+    (restore one with ``dashai-store restore``) and writes nothing; ``new_store=True``
+    starts a new, empty store there anyway, and ``gc`` then never removes the older files.
 
     Stores stack: opening one while another is bound makes the new one current, and
     closing it makes the previous one current again, so a nested ``with open_store(B)``
@@ -68,10 +74,14 @@ def open_store(
         with translated():
             migrator = Migrator(home_path, db)
             if migrate:
-                migrator.migrate()
+                migrator.migrate(new_store=new_store)
             else:
                 status = migrator.status()
                 migrator.check_usable(status)
+                if not new_store:
+                    from .maintenance.lost import refuse_if_lost
+
+                    refuse_if_lost(home_path, status.database, status.tables, new_store=False)
                 if status.pending:
                     raise errors.SchemaOutdated(
                         f"{status.database} is at {status.head or 'no version'}; "

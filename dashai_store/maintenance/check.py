@@ -99,6 +99,11 @@ def _split_in_flight(home: Path, pending: list[str], settle_s: float) -> tuple[l
     return [p for p in pending if p in left], [p for p in pending if p not in left]
 
 
+@reads
+def _recheck_missing(home: Path) -> list[MissingFile]:
+    return _missing_files(home)
+
+
 def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> CheckReport:
     """Inspect the open store; writes nothing.
 
@@ -120,9 +125,18 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
     pending, in_flight = _split_in_flight(
         store.home, [p.relative_to(store.home).as_posix() for p in report.pending_deletions], IN_FLIGHT_S
     )
+    # What a deletion in flight during the scan made look wrong (a row read, then its file
+    # moved away; a file walked, then its row deleted) is gone once the deletions settled.
+    missing = report.missing_files
+    if missing:
+        again = set(_recheck_missing(store.home))
+        missing = tuple(m for m in missing if m in again)
+    unowned = tuple(p for p in report.unowned_files if os.path.lexists(p))
     partial = partial_backups(store.home) or []  # None: a backup is running
     return dataclasses.replace(
         report,
+        missing_files=missing,
+        unowned_files=unowned,
         pending_deletions=tuple(store.home / p for p in pending),
         in_flight_deletions=tuple(store.home / p for p in in_flight),
         partial_backups=tuple(partial),
