@@ -22,8 +22,9 @@ interpreter and what to install); 7 the home holds the store's files but its dat
 missing or empty (``DatabaseLost``: nothing written; the message names the backups found
 and ``dashai-store restore``; ``migrate --new-store`` starts an empty store anyway). Every
 command that meets a database made by a newer version exits 3, ``status`` included.
-``restore`` exits 1 when the store is in use or the backup fails its integrity check, 2 for a backup that is not a restorable SQLite file, 3
-for one made by a newer dashai_store (never for a legacy DashAI backup). ``migrate``
+``restore`` exits 1 when the store is in use or the backup fails its integrity check, 2
+for a backup that is not a restorable SQLite file, 3 for one made by a newer dashai_store
+(never for a legacy DashAI backup). ``migrate``
 keeps the codes of ``scripts/migrate.py`` (0, 1, 2, 3, 6, 7), plus 4 for a home that is not
 a folder; :func:`migrate_main` is ``scripts/migrate.py`` itself. ``demo`` exits 2 for a
 home it will not use (not empty and not an earlier demo home).
