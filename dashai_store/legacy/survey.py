@@ -258,7 +258,14 @@ class NotAdoptable(Exception):
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
-    """A connection that cannot write (no journal, no WAL switch, no file created)."""
+    """A connection that cannot write (no journal, no WAL switch, no file created).
+
+    A hot journal a killed adoption left is rolled back first (a read-only connection
+    cannot, and would fail with "attempt to write a readonly database").
+    """
+    from ..backends.sqlite import roll_back_hot_journal
+
+    roll_back_hot_journal(path)
     conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     return conn
