@@ -57,6 +57,9 @@ _DB_NAME = re.compile(r"^db-(?P<stamp>\d{8}T\d{6}\d*Z)-(?P<rest>.+)\.sqlite$")
 #: Tests only: a restore raises after this step (``"after-aside"``: the current database
 #: has been renamed aside; ``"after-files"``: the files are in place, the database not yet).
 fail_at: str | None = None
+#: Tests only (the reliability suite's kills): SIGKILL the process at one of KILL_POINTS.
+KILL_ENV = "DASHAI_STORE_TEST_KILL_RESTORE"
+KILL_POINTS = ("copied", "after-aside", "after-files")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -434,6 +437,10 @@ class _Journal:
 def _fail_point(name: str) -> None:
     if fail_at == name:
         raise RuntimeError(f"failure injected at {name!r} (restore.fail_at)")
+    if os.environ.get(KILL_ENV) == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _in_the_way(home: Path, rel: str) -> str | None:
@@ -560,6 +567,7 @@ def restore(backup: str | os.PathLike[str], *, home: str | os.PathLike[str] | No
         partial = home_path / f".{DB_FILENAME}.restore-{stamp}.tmp"
         try:
             _copy_synced(inspected.database, partial)
+            _fail_point("copied")
             backups_dir.mkdir(parents=True, exist_ok=True)
             for suffix in ("", *SIDECARS):
                 current = db_path.with_name(db_path.name + suffix)
