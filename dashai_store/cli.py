@@ -474,6 +474,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         "unowned_files": [_rel(home, p) for p in report.unowned_files],
         "stale_temp_files": [_rel(home, p) for p in report.stale_temp_files],
         "pending_deletions": [_rel(home, p) for p in report.pending_deletions],
+        "in_flight_deletions": [_rel(home, p) for p in report.in_flight_deletions],
+        "partial_backups": [str(p) for p in report.partial_backups],
         "recent_files": [_rel(home, p) for p in report.recent_files],
         "notes": list(report.notes),
     }
@@ -494,9 +496,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         ("files no row owns", report.unowned_files),
         ("stale temporary files", report.stale_temp_files),
         ("pending file deletions", report.pending_deletions),
+        ("unfinished backups (.partial folders)", report.partial_backups),
     ):
         lines.append(f"{title}: {len(paths)}")
         lines.extend(f"  {_rel(home, p)}" for p in paths)
+    if report.in_flight_deletions:  # another process is deleting: work in progress, no problem
+        lines.append(f"deletions in flight (not a problem): {len(report.in_flight_deletions)}")
     if report.recent_files:
         lines.append(f"not judged (younger than {args.grace:g} s): {len(report.recent_files)}")
     lines.extend(f"note: {n}" for n in report.notes)

@@ -123,3 +123,16 @@ def test_the_command_line_exits_7_and_names_the_backups(tmp_path: Path) -> None:
     assert _lose_again.returncode == 0, _lose_again.stdout
     proc = _run("-m", "dashai_store", "gc", "--home", str(home))
     assert all(p.is_file() for p in data), proc.stdout
+
+
+def test_restoring_a_backup_into_a_home_whose_database_was_lost(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    data = _home_with_data(home)
+    _lose(home, "deleted")
+    proc = _run("-m", "dashai_store", "restore", "full-1", "--home", str(home))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open_store(home):
+        assert maintenance.check(grace_s=0).ok
+        assert [d.name for d in datasets.list()] == ["d"]
+        assert runs.load_model(runs.list()[0].id) == {"w": 1}
+    assert all(p.is_file() for p in data)
