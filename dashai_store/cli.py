@@ -303,13 +303,16 @@ def _migrate(migrator: Migrator, out: Callable[[str], None], new_store: bool = F
     def on_backup(path: Path) -> None:
         out(f"backup: {path}")
 
+    from .maintenance.lost import refuse_if_lost
+
     status = migrator.status()
+    refuse_if_lost(migrator.home, status.database, status.tables, new_store)
     if status.legacy and migrator.backend.can_adopt_legacy:
         out("a legacy DashAI database was found: adopting it")
         if not _print_adoption_plan(migrator, out):
             return EXIT_FAILED
     try:
-        result = migrator.migrate(on_step=on_step, on_backup=on_backup, new_store=new_store)
+        result = migrator.migrate(on_step=on_step, on_backup=on_backup)
     except errors.MigrationError as exc:
         out(f"error: {exc}")
         if exc.backup:

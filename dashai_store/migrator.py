@@ -250,19 +250,13 @@ class Migrator:
         self,
         on_step: Callable[[StepResult], None] | None = None,
         on_backup: Callable[[Path], None] | None = None,
-        new_store: bool = False,
     ) -> MigrationResult:
         """Apply every pending step. Raises SchemaTooNew, MigrationError, MigrationLockTimeout.
 
         A legacy DashAI (Alembic) SQLite database is first adopted (:mod:`dashai_store.legacy`).
-        A home holding the store's files whose database is missing or empty raises
-        DatabaseLost, unless ``new_store`` (see :mod:`dashai_store.maintenance.lost`).
         """
         status = self.status()
         self.check_usable(status, adopt_legacy=True)
-        from .maintenance.lost import refuse_if_lost
-
-        refuse_if_lost(self.home, status.database, status.tables, new_store)
         if status.legacy:
             from .legacy.adoption import check_adoptable
 

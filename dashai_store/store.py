@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import peewee
 
@@ -73,15 +74,13 @@ def open_store(
     try:
         with translated():
             migrator = Migrator(home_path, db)
+            status = migrator.status()
             if migrate:
-                migrator.migrate(new_store=new_store)
+                _refuse_if_lost(home_path, status.database, status.tables, new_store)
+                migrator.migrate()
             else:
-                status = migrator.status()
                 migrator.check_usable(status)
-                if not new_store:
-                    from .maintenance.lost import refuse_if_lost
-
-                    refuse_if_lost(home_path, status.database, status.tables, new_store=False)
+                _refuse_if_lost(home_path, status.database, status.tables, new_store)
                 if status.pending:
                     raise errors.SchemaOutdated(
                         f"{status.database} is at {status.head or 'no version'}; "
@@ -96,6 +95,12 @@ def open_store(
         db.close()
         raise
     return store
+
+
+def _refuse_if_lost(home: Path, database: str, tables: tuple[str, ...], new_store: bool) -> None:
+    from .maintenance.lost import refuse_if_lost
+
+    refuse_if_lost(home, database, tables, new_store)
 
 
 def _finish_files_on_close(store: Store) -> None:
