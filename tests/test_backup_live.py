@@ -113,3 +113,29 @@ def test_a_killed_backup_leaves_partial_folders_that_check_reports_and_gc_remove
         assert set(left) <= set(gone.removed_folders)
         assert maintenance.check().ok
     assert not any(p.exists() for p in left) and not dest.exists()
+
+
+def test_deletions_after_commit_wait_while_the_files_are_held(tmp_path: Path) -> None:
+    """The hold a backup takes while it pins files: another process's deletion commits
+    but its file stays in place until the hold ends (then it goes to the trash)."""
+    from dashai_store import files
+
+    home = tmp_path / "home"
+    with open_store(home):
+        ds = datasets.create("d", pa.table({"x": [1, 2]}))
+    data = home / f"datasets/{ds.id}/data.arrow"
+    child = "import sys\nfrom dashai_store import datasets, open_store\nwith open_store(sys.argv[1]):\n"
+    child += "    datasets.delete(int(sys.argv[2]))\n"
+    with files.tx.files_settled(home, timeout_s=None):
+        proc = subprocess.Popen([sys.executable, "-c", child, str(home), str(ds.id)], cwd=REPO)
+        deadline = time.monotonic() + 30
+        committed = False
+        while not committed and time.monotonic() < deadline:
+            with open_store(home, migrate=False, finish_deletions=False):
+                committed = not any(d.id == ds.id for d in datasets.list())
+            time.sleep(0.05)
+        assert committed
+        time.sleep(0.3)
+        assert data.is_file() and proc.poll() is None  # held back
+    assert proc.wait(30) == 0
+    assert not data.exists()

@@ -146,9 +146,12 @@ def backup(
       exclusively (``files.tx.files_settled``) for the database snapshot (SQLite: the
       backup API inside one read transaction) and the pinning of every file that snapshot
       refers to: a hard link into ``<home>/backups/.backup-<id>.partial/pins`` (a copy
-      where a link is impossible). A link is O(1) whatever the size, so writers wait for
-      the snapshot and a link per file, not for the copy; their transactions never wait
-      (the lock is taken after COMMIT, or, for a promotion, around one rename).
+      where a link is impossible). The files the live database refers to are pinned
+      just before the snapshot too, so a file overwritten in place of the store's staged
+      replacement (older code did) keeps the bytes the snapshot's checksum names. A link
+      is O(1) whatever the size, so writers wait for the snapshot and a link per file,
+      not for the copy: a deletion waits after its COMMIT, a promotion inside its own
+      short transaction, around one rename; no other write waits.
     * Then the pinned bytes — exactly those the snapshot refers to, since the store
       never writes a file in place — are copied into a hidden staging folder beside
       ``dest``, checked against the snapshot's checksums, and the staging folder is
