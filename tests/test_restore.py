@@ -469,3 +469,4 @@ def test_a_restore_killed_at_each_step_leaves_a_database_that_opens(
         assert maintenance.check(grace_s=0).ok
     assert run_cli("restore", str(backup), "--home", str(home)).returncode == EXIT_OK
     assert dataset_names(home / "db.sqlite") == ["before"]
+    assert not list(home.glob(".db.sqlite.restore-*.tmp"))  # the killed one's copy is gone too

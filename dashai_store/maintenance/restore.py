@@ -564,6 +564,8 @@ def restore(backup: str | os.PathLike[str], *, home: str | os.PathLike[str] | No
     journal = _Journal(home_path, backups_dir / f"files-{stamp}-before-restore")
     placed: list[str] = []
     with _idle_store(db_path):
+        for stale in home_path.glob(f".{DB_FILENAME}.restore-*.tmp"):  # a killed restore's copy
+            stale.unlink(missing_ok=True)
         partial = home_path / f".{DB_FILENAME}.restore-{stamp}.tmp"
         try:
             _copy_synced(inspected.database, partial)
