@@ -79,6 +79,7 @@ def test_a_new_store_over_lost_files_never_lets_gc_remove_them(tmp_path: Path) -
         assert (home / NEW_STORE_MARK).is_file()
         report = maintenance.check()
         assert {home / p for p in report.unowned_files} >= set(data)
+        assert any("lost database" in a for a in maintenance.advice(report))
         result = maintenance.gc()
         assert result.removed_files == ()
         assert {p for p, _ in result.failed} >= set(data)

@@ -11,6 +11,7 @@ from .. import cascade, errors, files, models
 from ..database import current, reads, translated
 from ..records import CheckReport, MissingFile
 from .backup import partial_backups
+from .lost import new_store_created
 from .scan import GRACE_S, Progress, artifact_entries, scan_home
 
 
@@ -191,6 +192,11 @@ def advice(report: CheckReport) -> tuple[str, ...]:
     if report.unowned_files or report.stale_temp_files or report.pending_deletions:
         found.append(
             "run `dashai-store gc` to remove unowned and stale temporary files and finish pending deletions"
+        )
+    if report.unowned_files and new_store_created(report.home) is not None:
+        found.append(
+            "this store was created over the files of a lost database: gc keeps the files older "
+            "than it; restore a backup (`dashai-store backups`, `dashai-store restore`) to own them again"
         )
     if report.partial_backups:
         found.append(
