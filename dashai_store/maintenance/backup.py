@@ -277,7 +277,7 @@ def _pin(home: Path, pins: Path, rels: list[str]) -> list[str]:
         pinned.parent.mkdir(parents=True, exist_ok=True)
         try:
             try:
-                os.link(source, pinned, follow_symlinks=False)
+                os.link(source, pinned)
             except FileNotFoundError:
                 raise
             except OSError:  # another filesystem, or no hard links: a copy, inside the hold
