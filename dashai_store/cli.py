@@ -18,11 +18,14 @@ incomplete; 2 bad usage; 3 the database was made by a newer dashai_store; 4 no u
 (the home is missing or not a folder, ``db.sqlite`` is not a SQLite database, the database
 cannot be reached, or it needs ``dashai-store migrate``); 5 the run given to
 ``export-metrics`` does not exist; 6 this Python lacks a dependency (the message names the
-interpreter and what to install). Every command that meets a database made by a newer
-version exits 3, ``status`` included. ``restore`` exits 1 when the store is in use or the
-backup fails its integrity check, 2 for a backup that is not a restorable SQLite file, 3
-for one made by a newer dashai_store (never for a legacy DashAI backup). ``migrate``
-keeps the codes of ``scripts/migrate.py`` (0, 1, 2, 3, 6), plus 4 for a home that is not
+interpreter and what to install); 7 the home holds the store's files but its database is
+missing or empty (``DatabaseLost``: nothing written; the message names the backups found
+and ``dashai-store restore``; ``migrate --new-store`` starts an empty store anyway). Every
+command that meets a database made by a newer version exits 3, ``status`` included.
+``restore`` exits 1 when the store is in use or the backup fails its integrity check, 2
+for a backup that is not a restorable SQLite file, 3 for one made by a newer dashai_store
+(never for a legacy DashAI backup). ``migrate``
+keeps the codes of ``scripts/migrate.py`` (0, 1, 2, 3, 6, 7), plus 4 for a home that is not
 a folder; :func:`migrate_main` is ``scripts/migrate.py`` itself. ``demo`` exits 2 for a
 home it will not use (not empty and not an earlier demo home).
 
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TOO_NEW, EXIT_NO_STORE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4, 5
 EXIT_MISSING_DEPENDENCY = 6
+EXIT_DATABASE_LOST = 7
 # What a missing top-level module means: the distribution that provides it.
 DEPENDENCIES = {
     "peewee": "peewee",
@@ -114,6 +118,10 @@ def _validate_home(home: str | None, database: str | None, *, must_exist: bool) 
         _fail(f"no store at {path}: the folder does not exist", EXIT_NO_STORE)
     db_file = path / DB_FILENAME
     if must_exist and not db_file.exists():
+        from .maintenance.lost import has_managed_data, lost_error
+
+        if has_managed_data(path):
+            _fail(str(lost_error(path, str(db_file))), EXIT_DATABASE_LOST)
         _fail(
             f"no store at {path}: {db_file} does not exist (run `{PROG} migrate` to create one)",
             EXIT_NO_STORE,
@@ -142,6 +150,8 @@ def _open(args: argparse.Namespace, *, finish_deletions: bool = True) -> Store:
         _fail(str(exc), EXIT_TOO_NEW)
     except errors.SchemaOutdated as exc:
         _fail(f"{exc} (`{PROG} migrate`)", EXIT_NO_STORE)
+    except errors.DatabaseLost as exc:
+        _fail(str(exc), EXIT_DATABASE_LOST)
     except errors.StoreError as exc:
         _fail(f"cannot open the store at {home}: {exc}", EXIT_NO_STORE)
 
@@ -172,7 +182,8 @@ def build_migrate_parser(prog: str = "migrate.py") -> argparse.ArgumentParser:
         prog=prog,
         description="Bring a DashAI store's database to the current schema (run at every start).",
         epilog="Exit codes: 0 up to date or migrated; 1 a step failed (rolled back); "
-        "2 bad usage; 3 the database is newer than this code.",
+        "2 bad usage; 3 the database is newer than this code; 7 the database is lost "
+        "(missing or empty beside the store's files).",
     )
     _common(parser, json_flag=False, quiet=False)
     mode = parser.add_mutually_exclusive_group()
@@ -180,6 +191,11 @@ def build_migrate_parser(prog: str = "migrate.py") -> argparse.ArgumentParser:
     mode.add_argument("--check", action="store_true", help="compare the schema with the models")
     mode.add_argument("--dry-run", action="store_true", help="show what would be applied; write nothing")
     mode.add_argument("--history", action="store_true", help="list the applied steps")
+    parser.add_argument(
+        "--new-store",
+        action="store_true",
+        help="start a new, empty store even though the home holds files of a lost database",
+    )
     parser.add_argument(
         "--lock-timeout",
         type=float,
@@ -249,10 +265,13 @@ def run_migrate(
                     return EXIT_FAILED
             out("up to date" if not status.pending else f"{len(status.pending)} step(s) pending")
             return EXIT_OK
-        return _migrate(migrator, out)
+        return _migrate(migrator, out, new_store=args.new_store)
     except errors.SchemaTooNew as exc:
         out(f"refused: {exc}")
         return EXIT_TOO_NEW
+    except errors.DatabaseLost as exc:
+        out(f"refused: {exc}")
+        return EXIT_DATABASE_LOST
     except errors.StoreError as exc:
         out(f"error: {exc}")
         return EXIT_FAILED
@@ -275,7 +294,7 @@ def _print_adoption_plan(migrator: Migrator, out: Callable[[str], None]) -> bool
     return True
 
 
-def _migrate(migrator: Migrator, out: Callable[[str], None]) -> int:
+def _migrate(migrator: Migrator, out: Callable[[str], None], new_store: bool = False) -> int:
     from . import errors
 
     def on_step(result: StepResult) -> None:
@@ -284,7 +303,10 @@ def _migrate(migrator: Migrator, out: Callable[[str], None]) -> int:
     def on_backup(path: Path) -> None:
         out(f"backup: {path}")
 
+    from .maintenance.lost import refuse_if_lost
+
     status = migrator.status()
+    refuse_if_lost(migrator.home, status.database, status.tables, new_store)
     if status.legacy and migrator.backend.can_adopt_legacy:
         out("a legacy DashAI database was found: adopting it")
         if not _print_adoption_plan(migrator, out):
@@ -308,7 +330,8 @@ def migrate_main(argv: Sequence[str] | None = None, steps: Sequence[Step] | None
 
     0 up to date or migrated; 1 a step failed (rolled back, backup kept); 2 bad usage;
     3 the database was made by a newer version (nothing written); 6 this Python lacks a
-    dependency (nothing written).
+    dependency (nothing written); 7 the database is lost (missing or empty beside the
+    store's files; nothing written).
     """
     try:
         parser = build_migrate_parser()
@@ -454,6 +477,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         "unowned_files": [_rel(home, p) for p in report.unowned_files],
         "stale_temp_files": [_rel(home, p) for p in report.stale_temp_files],
         "pending_deletions": [_rel(home, p) for p in report.pending_deletions],
+        "in_flight_deletions": [_rel(home, p) for p in report.in_flight_deletions],
+        "partial_backups": [str(p) for p in report.partial_backups],
         "recent_files": [_rel(home, p) for p in report.recent_files],
         "bad_rows": [
             {"table": b.table, "row_id": b.row_id, "column": b.column, "problem": b.problem}
@@ -479,6 +504,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         ("files no row owns", report.unowned_files),
         ("stale temporary files", report.stale_temp_files),
         ("pending file deletions", report.pending_deletions),
+        ("unfinished backups (.partial folders)", report.partial_backups),
     ):
         lines.append(f"{title}: {len(paths)}")
         lines.extend(f"  {_rel(home, p)}" for p in paths)
@@ -487,6 +513,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if report.schema_drift:
         lines.append(f"schema differs from this version's: {len(report.schema_drift)}")
         lines.extend(f"  {d}" for d in report.schema_drift)
+    if report.in_flight_deletions:  # another process is deleting: work in progress, no problem
+        lines.append(f"deletions in flight (not a problem): {len(report.in_flight_deletions)}")
     if report.recent_files:
         lines.append(f"not judged (younger than {args.grace:g} s): {len(report.recent_files)}")
     lines.extend(f"note: {n}" for n in report.notes)

@@ -7,6 +7,8 @@ desktop app shows them to a user who cannot read a traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class StoreError(Exception):
     """Base class of every error raised by ``dashai_store``."""
@@ -63,6 +65,19 @@ class MigrationError(StoreError):
 
 class MigrationLockTimeout(StoreError):
     """Another process held the migration lock for longer than the timeout."""
+
+
+class DatabaseLost(StoreError):
+    """The home holds the store's files but its database is missing or empty; nothing was written.
+
+    ``backups`` are the restorable backups found in ``<home>/backups/`` (newest first).
+    Restore one (``dashai-store restore``), or open with ``new_store=True`` to start empty.
+    """
+
+    def __init__(self, message: str, *, home: Path | None = None, backups: tuple[Path, ...] = ()):
+        super().__init__(message)
+        self.home = home
+        self.backups = backups
 
 
 class FileIntegrityError(StoreError):

@@ -17,9 +17,9 @@ from . import errors
 POLL_S = 0.05
 
 
-def _try_lock(fd: int) -> bool:
+def _try_lock(fd: int, shared: bool = False) -> bool:
     if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        import msvcrt
+        import msvcrt  # no shared locks: shared holders take turns, which is still correct
 
         try:
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
@@ -29,7 +29,7 @@ def _try_lock(fd: int) -> bool:
     import fcntl
 
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     return True
@@ -70,6 +70,31 @@ def file_lock(path: Path, timeout_s: float, purpose: str) -> Iterator[None]:
             yield
         finally:
             _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def held(path: Path, *, shared: bool, timeout_s: float | None) -> Iterator[bool]:
+    """Hold a shared or exclusive lock on ``path`` (created if needed); yields whether it is held.
+
+    ``timeout_s=None`` waits as long as it takes; otherwise, after ``timeout_s`` (0: one
+    try) the block runs without the lock and gets False. Like :func:`file_lock`, the lock
+    dies with its process. Used for the home's file lock (see ``files.hold``) and the
+    running-backup lock, where many holders share and one excludes them all.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        locked = _try_lock(fd, shared)
+        while not locked and (deadline is None or time.monotonic() < deadline):
+            time.sleep(POLL_S / 5)
+            locked = _try_lock(fd, shared)
+        try:
+            yield locked
+        finally:
+            if locked:
+                _unlock(fd)
     finally:
         os.close(fd)
 

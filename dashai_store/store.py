@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import peewee
 
@@ -27,6 +28,7 @@ def open_store(
     migrate: bool = True,
     busy_timeout_s: float = BUSY_TIMEOUT_S,
     finish_deletions: bool = True,
+    new_store: bool = False,
 ) -> Store:
     """Open the store at ``home`` and bind the facade to it; usable as a context manager.
 
@@ -38,6 +40,11 @@ def open_store(
     raises :class:`~dashai_store.errors.SchemaTooNew` either way, having written nothing.
     File deletions a crash interrupted are finished here (unless ``finish_deletions=False``:
     read-only tools such as ``dashai-store check`` report them instead).
+
+    A home that holds the store's files but whose database is missing, empty (0 bytes) or
+    has no tables raises :class:`~dashai_store.errors.DatabaseLost` naming the backups found
+    (restore one with ``dashai-store restore``) and writes nothing; ``new_store=True``
+    starts a new, empty store there anyway, and ``gc`` then never removes the older files.
 
     Stores stack: opening one while another is bound makes the new one current, and
     closing it makes the previous one current again, so a nested ``with open_store(B)``
@@ -67,11 +74,13 @@ def open_store(
     try:
         with translated():
             migrator = Migrator(home_path, db)
+            status = migrator.status()
             if migrate:
+                _refuse_if_lost(home_path, status.database, status.tables, new_store)
                 migrator.migrate()
             else:
-                status = migrator.status()
                 migrator.check_usable(status)
+                _refuse_if_lost(home_path, status.database, status.tables, new_store)
                 if status.pending:
                     raise errors.SchemaOutdated(
                         f"{status.database} is at {status.head or 'no version'}; "
@@ -86,6 +95,12 @@ def open_store(
         db.close()
         raise
     return store
+
+
+def _refuse_if_lost(home: Path, database: str, tables: tuple[str, ...], new_store: bool) -> None:
+    from .maintenance.lost import refuse_if_lost
+
+    refuse_if_lost(home, database, tables, new_store)
 
 
 def _finish_files_on_close(store: Store) -> None:

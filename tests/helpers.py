@@ -39,7 +39,7 @@ def file_tree(home: Path) -> dict[str, bytes]:
     for folder, dirs, names in os.walk(home):
         dirs[:] = sorted(d for d in dirs if not (Path(folder) == home and d == ".trash"))
         for name in sorted(names):
-            if not name.startswith(skip):
+            if not name.startswith(skip) and not name.endswith(".lock"):
                 path = Path(folder) / name
                 tree[str(path.relative_to(home))] = path.read_bytes()
     return tree

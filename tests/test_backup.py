@@ -16,8 +16,8 @@ from helpers import file_tree, row_counts
 from migration_fixtures.support import HEAD
 from test_maintenance import plant_store
 
-from dashai_store import cascade, errors, files, maintenance, models, open_store
-from dashai_store.database import Store, run_in_transaction
+from dashai_store import errors, files, maintenance, models, open_store
+from dashai_store.database import Store
 
 
 def backup_tree(dest: Path) -> dict[str, bytes]:
@@ -161,40 +161,72 @@ def test_backup_taken_while_another_process_logs_metrics(sqlite_store: Store, tm
         assert maintenance.check(grace_s=0).ok
 
 
+_DELETE_DATASET = """
+import sys
+from dashai_store import datasets, open_store
+with open_store(sys.argv[1], migrate=False, finish_deletions=False):  # the other one's waits too
+    datasets.delete(int(sys.argv[2]))
+"""
+
+
 def test_backup_matches_its_snapshot_when_rows_are_deleted_during_it(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
-    """Rows deleted while files are copied lose their files from the backup; rows deleted
-    after the database snapshot keep theirs (the snapshot still refers to them)."""
+    """Rows deleted (by other processes) after the database snapshot keep their files in
+    the backup: the deletions commit, but their files wait until the backup has pinned
+    every file its snapshot refers to. Before, they went to the trash while the files
+    were copied, and the backup named files it did not have."""
     first = plant_store("-a")
     second = plant_store("-b")
     third = plant_store("-c")
-    deleted: list[str] = []
-
-    def delete_dataset(planted_ids: dict[str, int]) -> None:
-        run_in_transaction(lambda: cascade.delete_rows(models.Dataset, [planted_ids["dataset"]]))
+    deleters: list[subprocess.Popen[str]] = []
+    held_back: list[bool] = []
 
     def progress(phase: str, done: int, total: int) -> None:
-        if phase == "files" and done == total and "b" not in deleted:
-            deleted.append("b")
-            delete_dataset(second.ids)  # its files were copied, then its rows go before the snapshot
-        if phase == "database" and done == total and "c" not in deleted:
-            deleted.append("c")
-            delete_dataset(third.ids)  # after the snapshot
+        if phase != "database" or deleters:
+            return
+        for planted in (second, third):  # during the snapshot
+            deleters.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        _DELETE_DATASET,
+                        str(sqlite_store.home),
+                        str(planted.ids["dataset"]),
+                    ],
+                    text=True,
+                )
+            )
+        deadline = time.monotonic() + 30
+        raw = sqlite3.connect(sqlite_store.home / "db.sqlite")
+        try:
+            while time.monotonic() < deadline:
+                left = raw.execute(
+                    "SELECT COUNT(*) FROM dataset WHERE id IN (?, ?)",
+                    (second.ids["dataset"], third.ids["dataset"]),
+                ).fetchone()[0]
+                if left == 0:
+                    break
+                time.sleep(0.02)
+            assert left == 0, "the deletions did not commit during the snapshot"
+        finally:
+            raw.close()
+        time.sleep(0.2)
+        held_back.append(all((sqlite_store.home / p.paths["dataset"]).is_file() for p in (second, third)))
 
     report = maintenance.backup(tmp_path / "bk", progress=progress)
-    assert deleted == ["b", "c"] and report.ok
+    assert all(proc.wait(60) == 0 for proc in deleters)
+    assert len(deleters) == 2 and report.ok
+    assert held_back == [True], "the deletions committed, but their files did not wait for the backup"
     tree = backup_tree(tmp_path / "bk")
-    assert first.paths["model"] in tree and first.paths["dataset"] in tree
-    # (the generative session is not under the dataset: its payload stays)
-    assert not any(rel in tree for name, rel in second.paths.items() if name not in ("run_dir", "image"))
-    assert second.paths["image"] in tree
-    assert all(rel in tree for name, rel in third.paths.items() if name != "run_dir")
+    for planted in (first, second, third):
+        assert all(rel in tree for name, rel in planted.paths.items() if name != "run_dir")
     assert not (sqlite_store.home / third.paths["model"]).exists()  # gone from the live home
     with open_store(tmp_path / "bk"):
         assert maintenance.check(grace_s=0).ok
-        assert models.Dataset.get_or_none(models.Dataset.id == third.ids["dataset"]) is not None
-        assert models.Dataset.get_or_none(models.Dataset.id == second.ids["dataset"]) is None
+        for planted in (second, third):
+            assert models.Dataset.get_or_none(models.Dataset.id == planted.ids["dataset"]) is not None
 
 
 def test_backup_keeps_the_snapshot_version_of_a_file_replaced_during_it(

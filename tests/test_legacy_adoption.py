@@ -259,9 +259,10 @@ def test_the_adopted_data_works_through_the_facade(legacy_home: Path) -> None:
             ("run", 1, "plot_contour_path")
         ]
         assert report.unowned_files == () and report.stale_temp_files == () and report.pending_deletions == ()
-    # The orphan's files stay where DashAI left them; adopted originals are kept in backups/.
-    assert (legacy_home / "explanations" / "global_explanation_2.pickle").is_file()
+    # Adopted originals, and the set-aside orphan's files (issue 14), are kept in backups/.
     kept = next((legacy_home / "backups").glob("legacy-files-*"))
+    assert not (legacy_home / "explanations" / "global_explanation_2.pickle").exists()
+    assert (kept / "explanations" / "global_explanation_2.pickle").is_file()
     assert (kept / "runs" / "1").is_file() and (kept / "images").is_dir()
 
 
@@ -434,3 +435,103 @@ def test_conversions() -> None:
     assert figure_from_pickle(pickle.dumps({"data": [], "layout": {}})) == '{"data": [], "layout": {}}'
     assert figure_from_pickle(pickle.dumps(Path("x"))) is None  # a class outside the allowlist
     assert figure_from_pickle(pickle.dumps({"not": "a figure"})) is None
+
+
+# -- issue 14: kills during the adoption, rows set aside -------------------------------------------
+
+
+BULK_METRICS = 200_000  # enough rows that the rebuild spills SQLite's page cache
+
+
+def _bulk(home: Path) -> None:
+    """Legacy metrics by the hundred thousand: the adoption's transaction then spills its
+    page cache to the database file, so a kill leaves ``db.sqlite-journal`` hot."""
+    conn = sqlite3.connect(home / "db.sqlite")
+    try:
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+            "INSERT INTO metric (id, run_id, split, level, name, value, step, timestamp) "
+            "SELECT 10000 + i, 1, 'TRAIN', 'STEP', 'bulk', i * 0.5, 1000 + i, '2026-04-22 05:58:14' FROM n",
+            (BULK_METRICS,),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("point", adoption.KILL_POINTS)
+def test_an_adoption_killed_at_each_point_is_finished_by_the_next_start(
+    legacy_home: Path, point: str
+) -> None:
+    """Before: a kill with ``db.sqlite-journal`` hot left every later start failing with
+    "attempt to write a readonly database" (the survey and status read through read-only
+    connections, which cannot roll a hot journal back)."""
+    _bulk(legacy_home)
+    proc = run_migrate(legacy_home, **{adoption.KILL_ENV: point})
+    assert proc.returncode == -9, proc.stdout + proc.stderr
+    again = run_migrate(legacy_home)
+    assert again.returncode == 0, again.stdout + again.stderr
+    expected = {t: n - (1 if t == "global_explainer" else 0) for t, n in LEGACY_COUNTS.items()}
+    expected["metric"] += BULK_METRICS
+    assert counts(legacy_home / "db.sqlite") == expected
+    assert sqlite3.connect(legacy_home / "db.sqlite").execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert not (legacy_home / ".dashai-adoption").exists()
+    with open_store(legacy_home):
+        assert datasets.load_table(1).num_rows == 150
+        assert runs.load_model(1)["max_depth"] == 6
+
+
+def test_a_hot_journal_is_rolled_back_by_status_and_the_dry_run(legacy_home: Path) -> None:
+    _bulk(legacy_home)
+    proc = run_migrate(legacy_home, **{adoption.KILL_ENV: "rebuilt"})
+    assert proc.returncode == -9
+    assert (legacy_home / "db.sqlite-journal").read_bytes()[:8] == bytes.fromhex("d9d505f920a163d7")  # hot
+    status = run_migrate(legacy_home, "--status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "legacy DashAI database" in status.stdout
+    assert run_migrate(legacy_home, "--dry-run").returncode == 0
+    assert run_migrate(legacy_home).returncode == 0
+
+
+def _set_aside_home(legacy_home: Path) -> tuple[int, str]:
+    """A legacy dataset with an unknown status value, whose folder sits in datasets/."""
+    conn = sqlite3.connect(legacy_home / "db.sqlite")
+    try:
+        row = conn.execute("SELECT id, file_path FROM dataset ORDER BY id DESC LIMIT 1").fetchone()
+        conn.execute("UPDATE dataset SET status = 'WEIRD' WHERE id = ?", (row[0],))
+        conn.commit()
+    finally:
+        conn.close()
+    from dashai_store.legacy.convert import infer_old_root, rebase
+
+    conn = sqlite3.connect(legacy_home / "db.sqlite")
+    try:
+        paths = [r[0] for r in conn.execute("SELECT file_path FROM dataset")]
+    finally:
+        conn.close()
+    rel = rebase(row[1], infer_old_root(iter(paths), legacy_home))
+    assert rel is not None and (legacy_home / rel).exists()
+    return int(row[0]), rel
+
+
+def test_files_of_rows_set_aside_go_to_the_backups_never_to_gc(legacy_home: Path) -> None:
+    """Before: the set-aside dataset's folder stayed in datasets/, counted as unowned, and
+    ``gc`` removed it; no copy was kept."""
+    dataset_id, rel = _set_aside_home(legacy_home)
+    legacy_bytes = {
+        p.relative_to(legacy_home / rel).as_posix(): p.read_bytes()
+        for p in (legacy_home / rel).rglob("*")
+        if p.is_file()
+    }
+    with open_store(legacy_home):
+        assert all(d.id != dataset_id for d in datasets.list())
+        maintenance.gc(grace_s=0)
+    report_path = next((legacy_home / "backups").glob("legacy-adoption-*.json"))
+    report = json.loads(report_path.read_text())
+    (entry,) = [q for q in report["quarantined"] if q["table"] == "dataset"]
+    assert entry["row_id"] == dataset_id and entry["row"]["status"] == "WEIRD"
+    assert entry["files"] == [rel]
+    kept = next((legacy_home / "backups").glob("legacy-files-*")) / rel
+    assert {
+        p.relative_to(kept).as_posix(): p.read_bytes() for p in kept.rglob("*") if p.is_file()
+    } == legacy_bytes

@@ -446,3 +446,27 @@ def test_check_never_sends_missing_files_to_gc(tmp_path: Path) -> None:
     assert result.returncode == EXIT_FAILED
     advice_lines = json.loads(result.stdout)["advice"]
     assert any("missing" in line and "do NOT run gc" in line for line in advice_lines)
+
+
+@pytest.mark.parametrize("point", restoring.KILL_POINTS)
+def test_a_restore_killed_at_each_step_leaves_a_database_that_opens(
+    home_with_backup: tuple[Path, Path], point: str
+) -> None:
+    """Issue 14: before, a kill after the current database was renamed aside left the
+    home with no database at all (the next start made an empty store)."""
+    home, backup = home_with_backup
+    proc = subprocess.run(
+        [sys.executable, "-m", "dashai_store", "restore", str(backup), "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, restoring.KILL_ENV: point},
+    )
+    assert proc.returncode == -9, proc.stdout + proc.stderr
+    assert (home / "db.sqlite").is_file()
+    assert dataset_names(home / "db.sqlite") == ["before", "after"]  # the old one, whole
+    with open_store(home):
+        assert maintenance.check(grace_s=0).ok
+    assert run_cli("restore", str(backup), "--home", str(home)).returncode == EXIT_OK
+    assert dataset_names(home / "db.sqlite") == ["before"]
+    assert not list(home.glob(".db.sqlite.restore-*.tmp"))  # the killed one's copy is gone too

@@ -43,7 +43,30 @@ ROWS_PER_STATEMENT = 500
 _VALUE = itemgetter(4)
 
 
+def roll_back_hot_journal(path: Path) -> None:
+    """Roll back what a writer killed mid-transaction left in ``<path>-journal``.
+
+    A read-only connection cannot roll a hot journal back (every read fails with "attempt
+    to write a readonly database"), and deleting the journal corrupts the database; the
+    first read through a writable connection rolls it back (SQLite's own recovery). It
+    changes nothing else: no journal mode switch, no file created. A journal that is not
+    hot (a live writer's) is left to its writer.
+    """
+    journal = path.with_name(path.name + "-journal")
+    try:
+        if journal.stat().st_size == 0:
+            return
+    except OSError:
+        return
+    conn = sqlite3.connect(str(path), timeout=30)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    finally:
+        conn.close()
+
+
 def _read_only(path: Path) -> sqlite3.Connection:
+    roll_back_hot_journal(path)
     return sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
 
 

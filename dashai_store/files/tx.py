@@ -20,6 +20,11 @@ reached through a link, is refused, its record dropped and the refusal reported
 (:class:`Deletions`, and a warning on the ``dashai_store.files`` logger). A deletion the OS
 refuses (a file still open or mapped, on Windows) stays recorded and is retried at the
 next open or ``maintenance.gc``; the operation that asked for it has succeeded anyway.
+
+Every change to a committed row's file (a deletion carried out, a promotion) happens under
+a shared lock on ``<home>/.dashai-files.lock`` (:func:`changing_files`); a backup holds it
+exclusively while it pins the files its database snapshot refers to, and ``check`` takes
+it to wait out deletions in flight (:func:`files_settled`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,6 +43,7 @@ from typing import Any, TypeVar
 from .. import errors
 from ..clock import utcnow
 from ..database import current, run_in_transaction
+from ..locks import held
 from ..models import BaseModel, PendingDeletion
 from . import io, layout
 from .access import dump_joblib, home, link_atomic
@@ -70,6 +77,25 @@ def deletable(rel: str) -> str | None:
     if layout.row_folder_of(rel) is None:
         return f"path {rel!r} is not inside a row's folder of the store home; the store never deletes it"
     return None
+
+
+FILES_LOCK = ".dashai-files.lock"
+
+# -- the home's file lock -----------------------------------------------------------------------
+
+
+@contextmanager
+def changing_files(home_path: Path) -> Iterator[None]:
+    """Shared: committed rows' files may be removed or replaced here (waits out a backup's pinning)."""
+    with held(home_path / FILES_LOCK, shared=True, timeout_s=None):
+        yield
+
+
+@contextmanager
+def files_settled(home_path: Path, timeout_s: float | None) -> Iterator[bool]:
+    """Exclusive: no committed row's file changes in this block; yields False after ``timeout_s``."""
+    with held(home_path / FILES_LOCK, shared=False, timeout_s=timeout_s) as locked:
+        yield locked
 
 
 # -- deletion after commit, discard on rollback ------------------------------------------------
@@ -204,6 +230,20 @@ def carry_out(
     """
     base = home()
     todo = list(paths)
+    if dry_run or not todo:
+        return _carry_out(base, todo, refs, free_now, dry_run, progress)
+    with changing_files(base):  # a backup pinning files holds this back
+        return _carry_out(base, todo, refs, free_now, dry_run, progress)
+
+
+def _carry_out(
+    base: Path,
+    todo: list[str],
+    refs: set[str] | None,
+    free_now: bool,
+    dry_run: bool,
+    progress: Callable[[int, int], None] | None,
+) -> Deletions:
     finished: list[str] = []
     kept: list[str] = []
     failed: list[tuple[str, str]] = []
@@ -441,7 +481,8 @@ def promote_staged(staged: str, final: str, repoint: Callable[[str, str], bool])
     def promote() -> bool:
         if not repoint(staged, final):
             return False
-        link_atomic(staged, final)  # raising here rolls the repointing back
+        with changing_files(home()):  # replaces the bytes of a name a backup may be pinning
+            link_atomic(staged, final)  # raising here rolls the repointing back
         delete_after_commit(staged)
         return True
 

@@ -65,6 +65,10 @@ METRIC_CHUNK = 20_000
 #: before COMMIT (env var for subprocesses; the attribute for in-process tests).
 FAIL_ENV = "DASHAI_STORE_TEST_FAIL_ADOPTION"
 fail_at: str | None = None
+#: Tests only (the reliability suite's kills): SIGKILL this process at the named point,
+#: one of :data:`KILL_POINTS`.
+KILL_ENV = "DASHAI_STORE_TEST_KILL_ADOPTION"
+KILL_POINTS = ("staged", "rebuilt", "before-commit", "retired", "placed")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,14 @@ def _checksum() -> str:
 def _fail_point(name: str) -> None:
     if fail_at == name or os.environ.get(FAIL_ENV) == name:
         raise RuntimeError(f"failure injected at {name!r} ({FAIL_ENV})")
+    _kill_point(name)
+
+
+def _kill_point(name: str) -> None:
+    if os.environ.get(KILL_ENV) == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _connect(path: Path) -> peewee.SqliteDatabase:
@@ -207,7 +219,9 @@ def adopt(runner: Migrator, on_backup: Callable[[Path], None] | None = None) -> 
             with db.atomic():
                 conv = survey.read(db.connection(), home)
                 report = _stage(home, staging, conv, stamp, path, backup)
+                _kill_point("staged")
                 initial_ms, later = _rebuild(db, conv, initial_step, later_steps)
+                _kill_point("rebuilt")
                 _record_versions(db, initial_step, started, initial_ms, later_steps, later)
                 SqliteBackend(db).check_foreign_keys("adoption")
                 _fail_point("before-commit")
@@ -462,11 +476,13 @@ def finish_pending(home: Path) -> bool:
                 os.replace(source, target)
         manifest["retired"] = True
         atomic_write(manifest_path, json.dumps(manifest))
+    _kill_point("retired")
     for rel in manifest["place"]:
         staged, final = staging / "files" / rel, home / rel
         if os.path.lexists(staged):
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged, final)
+    _kill_point("placed")
     report = staging / "report.json"
     if report.is_file():
         backups.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,9 @@ Rules (the README's "Upgrading from DashAI" section says the same to users):
   ``run_id``/``dataset_id`` undeclared and never enforced the others) is an *orphan*: it
   is not adopted but quarantined — saved whole in the adoption report
   ``backups/legacy-adoption-<stamp>.json`` (and in the backup database) — and so are its
-  own children. Its files stay where they were. The same goes for a row with an enum
+  own children. Its files move to ``backups/legacy-files-<stamp>/`` with the adopted
+  rows' legacy files (the report names them): left in place, no row would own them and
+  ``gc`` would remove them. The same goes for a row with an enum
   value no member matches, and for the older duplicates of a metric point or a plugin
   tag (the new schema makes those unique; the newest metric value, the first tag, wins).
 * Absolute paths are rebased: the old root is inferred from the paths themselves, and
@@ -212,6 +214,9 @@ class Quarantined:
     row_id: int
     reason: str
     row: dict[str, Any]
+    #: The row's files (home-relative), moved to ``backups/legacy-files-<stamp>/`` with the
+    #: adopted rows' legacy files: no row owns them any more, and gc must not take them.
+    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -258,7 +263,14 @@ class NotAdoptable(Exception):
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
-    """A connection that cannot write (no journal, no WAL switch, no file created)."""
+    """A connection that cannot write (no journal, no WAL switch, no file created).
+
+    A hot journal a killed adoption left is rolled back first (a read-only connection
+    cannot, and would fail with "attempt to write a readonly database").
+    """
+    from ..backends.sqlite import roll_back_hot_journal
+
+    roll_back_hot_journal(path)
     conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     return conn
@@ -331,29 +343,35 @@ class _Reader:
     # -- helpers ----------------------------------------------------------------------------------
 
     def _stored_paths(self) -> Iterator[str]:
-        path_columns = {
-            "dataset": ("file_path",),
-            "run": ("run_path", *(f"plot_{k}_path" for k in PLOT_KINDS)),
-            "prediction": ("results_path",),
-            "notebook": ("file_path",),
-            "explorer": ("exploration_path",),
-            "global_explainer": ("explanation_path", "plot_path"),
-            "local_explainer": ("explanation_path", "plots_path"),
-        }
-        for table, cols in path_columns.items():
+        for table in PATH_COLUMNS:
             for row in self.legacy.get(table, []):
-                for col in cols:
-                    if isinstance(row.get(col), str) and row[col]:
-                        yield row[col]
+                yield from _row_paths(table, row)
         for row in self.legacy.get("process_data", []):
-            if row.get("data_type") == "image" and isinstance(row.get("data"), str):
-                yield row["data"]
+            yield from _row_paths("process_data", row)
 
     def problem(self, kind: str, where: str, detail: str) -> None:
         self.out.problems.append(Problem(kind, where, detail))
 
     def quarantine(self, table: str, row: dict[str, Any], reason: str) -> None:
-        self.out.quarantined.append(Quarantined(table, int(row["id"]), reason, _plain_row(row)))
+        found = []
+        for raw in _row_paths(table, row):
+            rel = None if self.root is None else rebase(raw, self.root)
+            if rel is not None and (self.home / rel).exists():
+                found.append(rel)
+        self.out.quarantined.append(
+            Quarantined(table, int(row["id"]), reason, _plain_row(row), tuple(dict.fromkeys(found)))
+        )
+
+    def set_aside_files(self) -> None:
+        """Retire the files of quarantined rows too, unless an adopted row still names them."""
+        kept: set[str] = set()
+        for rows in self.out.rows.values():
+            for row in rows:
+                kept.update(v for v in row.values() if isinstance(v, str) and "/" in v)
+        for entry in self.out.quarantined:
+            for rel in entry.files:
+                if not any(k == rel or k.startswith(rel + "/") or rel.startswith(k + "/") for k in kept):
+                    self.out.retire.add(rel)
 
     def orphan_reason(self, table: str, row: dict[str, Any]) -> str | None:
         for column, parent, nullable in PARENTS.get(table, ()):
@@ -404,7 +422,7 @@ class _Reader:
         if reason is not None:
             self.quarantine(table, row, reason)
             kept = [str(v) for k, v in row.items() if v and (k.endswith("_path") or k == "plots_path")]
-            left = f"; its files stay where they are: {', '.join(kept)}" if kept else ""
+            left = f"; its files move to the backups: {', '.join(kept)}" if kept else ""
             self.problem("orphan", f"{table} {row_id}", f"{reason}; row quarantined{left}")
             return None
         out: dict[str, Any] = {"id": row_id}
@@ -480,6 +498,7 @@ class _Reader:
             if name not in TABLES and name != "alembic_version":
                 self.out.extra_tables[name] = [_plain_row(r) for r in _rows_any(self.conn, name)]
                 self.problem("unadopted-table", name, "not in this schema: rows saved in the adoption report")
+        self.set_aside_files()
         return self.out
 
     def _plain(self, table: str) -> None:
@@ -786,6 +805,29 @@ class _Reader:
 
     def _local_explainer(self, table: str) -> None:
         self._explainer(table, "local", "plots_path")
+
+
+#: The columns of DashAI's tables that hold file paths.
+PATH_COLUMNS: dict[str, tuple[str, ...]] = {
+    "dataset": ("file_path",),
+    "run": ("run_path", *(f"plot_{k}_path" for k in PLOT_KINDS)),
+    "prediction": ("results_path",),
+    "notebook": ("file_path",),
+    "explorer": ("exploration_path",),
+    "global_explainer": ("explanation_path", "plot_path"),
+    "local_explainer": ("explanation_path", "plots_path"),
+}
+
+
+def _row_paths(table: str, row: dict[str, Any]) -> Iterator[str]:
+    """The file paths a legacy row stores, as stored."""
+    if table == "process_data":
+        if row.get("data_type") == "image" and isinstance(row.get("data"), str):
+            yield row["data"]
+        return
+    for column in PATH_COLUMNS.get(table, ()):
+        if isinstance(row.get(column), str) and row[column]:
+            yield row[column]
 
 
 def _converter_order(conv: dict[str, Any]) -> tuple[int, int]:

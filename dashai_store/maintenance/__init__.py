@@ -25,8 +25,10 @@ What a file "belongs to" (the rules gc relies on; it never removes a file a row 
   progress).
 
 Backups: see :func:`backup`. SQLite: the database is copied with the SQLite backup API
-inside one read transaction (a consistent snapshot; writers keep writing), then exactly the
-files that snapshot refers to are copied. PostgreSQL: the files are copied and the
+inside one read transaction (a consistent snapshot; writers keep writing) while file
+deletions and replacements wait, the files that snapshot refers to are pinned (hard
+links), then copied. A killed backup's ``.partial`` folders are reported by ``check`` and
+removed by ``gc``. PostgreSQL: the files are copied and the
 database is NOT — back it up with ``pg_dump``, taken just before the file backup.
 
 Restores: see :mod:`.restore` (``maintenance.backups()`` lists what ``<home>/backups/``

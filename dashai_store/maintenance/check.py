@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .. import cascade, errors, files, models, schema
-from ..database import current, reads
+from ..database import current, reads, translated
 from ..decoding import Unreadable, decode_enum, decode_json
 from ..enums import DataType
 from ..records import BadRow, CheckReport, MissingFile
+from .backup import partial_backups
+from .lost import new_store_created
 from .scan import GRACE_S, Progress, artifact_entries, scan_home
 
 
@@ -129,7 +133,42 @@ def _bad_rows(db: Any) -> list[BadRow]:
     return found
 
 
+#: How long :func:`check` waits for deletions another process is carrying out (their
+#: records vanish within milliseconds of their COMMIT; a record outliving this is real).
+IN_FLIGHT_S = 1.0
+
+
+def _read_pending() -> set[str]:
+    with translated():
+        return set(files.pending_deletions())
+
+
+def _split_in_flight(home: Path, pending: list[str], settle_s: float) -> tuple[list[str], list[str]]:
+    """``pending`` split into (still pending, in flight): those another process finishes now.
+
+    A deletion is carried out right after its COMMIT under the home's file lock, shared
+    (``files.tx.changing_files``); taking it exclusively waits those out. The records still
+    there are re-read for up to ``settle_s`` (a deleter may be between COMMIT and the lock);
+    those that vanish were in flight, the rest are left behind (a crash, a failure).
+    """
+    if not pending:
+        return [], []
+    deadline = time.monotonic() + settle_s
+    left = set(pending)
+    while True:
+        with files.tx.files_settled(home, timeout_s=max(0.0, deadline - time.monotonic())):
+            left &= _read_pending()
+        if not left or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
+    return [p for p in pending if p in left], [p for p in pending if p not in left]
+
+
 @reads
+def _recheck_missing(home: Path) -> list[MissingFile]:
+    return _missing_files(home)
+
+
 def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> CheckReport:
     """Inspect the open store; writes nothing.
 
@@ -142,9 +181,38 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
     hand), and differences between the database's schema and the models' (``schema_drift``:
     e.g. a dropped trigger). ``report.ok`` is True when there is nothing to fix.
 
+    Work in flight is not a problem, and reported apart: deletions another process is
+    carrying out (``in_flight_deletions``, see :func:`_split_in_flight`). Folders left by
+    killed backups are reported in ``partial_backups`` (``gc`` removes them).
+
     >>> report = maintenance.check()                     # doctest: +SKIP
     >>> [str(p) for p in report.unowned_files]           # doctest: +SKIP
     """
+    report = _check(grace_s, progress)
+    store = current()
+    pending, in_flight = _split_in_flight(
+        store.home, [p.relative_to(store.home).as_posix() for p in report.pending_deletions], IN_FLIGHT_S
+    )
+    # What a deletion in flight during the scan made look wrong (a row read, then its file
+    # moved away; a file walked, then its row deleted) is gone once the deletions settled.
+    missing = report.missing_files
+    if missing:
+        again = set(_recheck_missing(store.home))
+        missing = tuple(m for m in missing if m in again)
+    unowned = tuple(p for p in report.unowned_files if os.path.lexists(p))
+    partial = partial_backups(store.home) or []  # None: a backup is running
+    return dataclasses.replace(
+        report,
+        missing_files=missing,
+        unowned_files=unowned,
+        pending_deletions=tuple(store.home / p for p in pending),
+        in_flight_deletions=tuple(store.home / p for p in in_flight),
+        partial_backups=tuple(partial),
+    )
+
+
+@reads
+def _check(grace_s: float, progress: Progress | None) -> CheckReport:
     store = current()
     integrity = store.dialect.integrity_problems()  # None: the backend cannot check (PostgreSQL)
     checked, problems = integrity is not None, integrity or []
@@ -212,5 +280,15 @@ def advice(report: CheckReport) -> tuple[str, ...]:
     if report.unowned_files or report.stale_temp_files or report.pending_deletions:
         found.append(
             "run `dashai-store gc` to remove unowned and stale temporary files and finish pending deletions"
+        )
+    if report.unowned_files and new_store_created(report.home) is not None:
+        found.append(
+            "this store was created over the files of a lost database: gc keeps the files older "
+            "than it; restore a backup (`dashai-store backups`, `dashai-store restore`) to own them again"
+        )
+    if report.partial_backups:
+        found.append(
+            f"{len(report.partial_backups)} folder(s) of backups that never finished: "
+            "`dashai-store gc` removes them"
         )
     return tuple(found)

@@ -9,10 +9,19 @@ from pathlib import Path, PurePosixPath
 from .. import cascade, files
 from ..database import current, translated
 from ..records import GcReport
+from .backup import remove_partial_backups
+from .lost import new_store_created
 from .scan import GRACE_S, MANAGED_ROOTS, Progress, protected_dirs, scan_home, tick
 
 
 def gc(*, grace_s: float = GRACE_S, dry_run: bool = False, progress: Progress | None = None) -> GcReport:
+    """See :func:`_gc`; runs under the home's file lock, shared, so a backup pinning files waits."""
+    store = current()
+    with files.tx.changing_files(store.home):
+        return _gc(grace_s, dry_run, progress)
+
+
+def _gc(grace_s: float, dry_run: bool, progress: Progress | None) -> GcReport:
     """Remove what no row owns; finish recorded deletions. Never removes a referenced file.
 
     Removes unowned files and stale temporary files older than ``grace_s`` under the
@@ -23,6 +32,12 @@ def gc(*, grace_s: float = GRACE_S, dry_run: bool = False, progress: Progress | 
     reported in ``failed`` and dropped).
     Missing files and database problems are only reported by :func:`check`.
     ``dry_run=True`` reports what would be removed and changes nothing.
+
+    Never removed: a file older than a store created over existing files
+    (``open_store(..., new_store=True)`` in a home whose database was lost, see
+    :mod:`.lost`): the new database knows none of them, which says nothing about whether
+    they are garbage; they are listed in ``failed`` (restore a backup, or move them away).
+    Folders killed backups left (``.partial``) are removed when no backup is running.
     """
     store = current()
     home = store.home
@@ -58,9 +73,13 @@ def gc(*, grace_s: float = GRACE_S, dry_run: bool = False, progress: Progress | 
     with translated():
         scan = scan_home(home, grace_s, progress)
     doomed = [(e, False) for e in scan.unowned] + [(e, True) for e in scan.stale_temp]
+    created = new_store_created(home)
     for index, (entry, temp) in enumerate(doomed, start=1):
         tick(progress, "remove", index, len(doomed))
         path = home / entry.rel
+        if created is not None and time.time() - entry.age_s < created:
+            failed.append((path, "older than this store's database (created over existing files): kept"))
+            continue
         if not dry_run:
             try:
                 path.unlink()
@@ -75,6 +94,11 @@ def gc(*, grace_s: float = GRACE_S, dry_run: bool = False, progress: Progress | 
 
     # 3. folders left empty
     folders = [] if dry_run else _remove_empty_folders(home, protected_dirs(scan.refs), touched_dirs, grace_s)
+
+    # 4. what killed backups left
+    partial, partial_bytes = remove_partial_backups(home, dry_run)
+    folders += partial
+    freed += partial_bytes
     return GcReport(
         dry_run=dry_run,
         removed_files=tuple(removed),

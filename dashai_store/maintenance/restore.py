@@ -57,6 +57,9 @@ _DB_NAME = re.compile(r"^db-(?P<stamp>\d{8}T\d{6}\d*Z)-(?P<rest>.+)\.sqlite$")
 #: Tests only: a restore raises after this step (``"after-aside"``: the current database
 #: has been renamed aside; ``"after-files"``: the files are in place, the database not yet).
 fail_at: str | None = None
+#: Tests only (the reliability suite's kills): SIGKILL the process at one of KILL_POINTS.
+KILL_ENV = "DASHAI_STORE_TEST_KILL_RESTORE"
+KILL_POINTS = ("copied", "after-aside", "after-files")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -389,6 +392,15 @@ class _Journal:
         os.rename(source, target)
         self.moved.append((source, target))
 
+    def keep_aside(self, source: Path, target: Path) -> None:
+        """Give ``source`` the second name ``target`` (a hard link; a copy where that fails)."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            _copy_synced(source, target)
+        self.created.append(target)
+
     def set_path_aside(self, rel: str) -> None:
         self.move(self.home / rel, self.aside / rel)
         self.set_aside.append(rel)
@@ -425,6 +437,10 @@ class _Journal:
 def _fail_point(name: str) -> None:
     if fail_at == name:
         raise RuntimeError(f"failure injected at {name!r} (restore.fail_at)")
+    if os.environ.get(KILL_ENV) == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _in_the_way(home: Path, rel: str) -> str | None:
@@ -511,15 +527,16 @@ def restore(backup: str | os.PathLike[str], *, home: str | os.PathLike[str] | No
     2. the store must be idle: the migration lock is taken and no other connection may
        have the database open, else StoreBusy;
     3. the backup is copied to a temporary name in the home and fsynced;
-    4. ``db.sqlite`` and its ``-wal``/``-shm`` are renamed to
-       ``backups/db-<time>-before-restore.sqlite`` (never deleted);
+    4. ``db.sqlite`` gets a second name, ``backups/db-<time>-before-restore.sqlite`` (a hard
+       link, never deleted; its ``-wal``/``-shm``, if any are left, move beside it);
     5. a legacy backup also brings the old DashAI's files back from
        ``backups/legacy-files-<time>/`` (hard links; the folder stays): whatever of the new
        layout is in the way — ``runs/<id>/`` where the old layout had the model file
        ``runs/<id>`` — and the adopted copies are moved to
        ``backups/files-<time>-before-restore/``. A full backup brings back the files the
        home lacks;
-    6. the copy is renamed to ``db.sqlite``.
+    6. the copy is renamed over ``db.sqlite`` (atomically: a restore killed at any moment
+       leaves the old database or the restored one, whole, never none).
 
     A failure at any step undoes the earlier ones: the current database and files are
     where they were. After a legacy restore the home is an old DashAI home again (and the
@@ -547,14 +564,24 @@ def restore(backup: str | os.PathLike[str], *, home: str | os.PathLike[str] | No
     journal = _Journal(home_path, backups_dir / f"files-{stamp}-before-restore")
     placed: list[str] = []
     with _idle_store(db_path):
+        for stale in home_path.glob(f".{DB_FILENAME}.restore-*.tmp"):  # a killed restore's copy
+            stale.unlink(missing_ok=True)
         partial = home_path / f".{DB_FILENAME}.restore-{stamp}.tmp"
         try:
             _copy_synced(inspected.database, partial)
+            _fail_point("copied")
             backups_dir.mkdir(parents=True, exist_ok=True)
             for suffix in ("", *SIDECARS):
                 current = db_path.with_name(db_path.name + suffix)
-                if os.path.lexists(current):
+                if not os.path.lexists(current):
+                    continue
+                if suffix:  # normally gone: the idle check's last connection checkpointed it
                     journal.move(current, previous.with_name(previous.name + suffix))
+                else:
+                    # A second name, not a move: until the copy replaces it atomically,
+                    # db.sqlite stays whole, so a restore killed at any moment leaves a
+                    # home that opens (before, a kill here left no database at all).
+                    journal.keep_aside(current, previous)
             _fail_point("after-aside")
             if inspected.legacy and legacy_files is not None:
                 placed = _restore_legacy_files(journal, legacy_files, entry.legacy_report if entry else None)

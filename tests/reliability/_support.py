@@ -5,7 +5,9 @@ Knobs (environment variables; the defaults fit the CI budget on a 2-core machine
 * ``DASHAI_RELIABILITY_SECONDS`` (20): concurrency run time on each backend.
 * ``DASHAI_KILL_POINTS`` (50): SIGKILLs per run in total (ops on SQLite and PostgreSQL,
   and the migration runner).
-* ``DASHAI_CRASH_SEED`` (random, printed): replays one crash run.
+* ``DASHAI_HOSTILE_KILLS`` (4): SIGKILLs per workload of ``test_kills.py`` (adoption,
+  backup, restore, gc).
+* ``DASHAI_CRASH_SEED`` (random, printed): replays one crash run (``test_kills.py`` too).
 * ``DASHAI_CONCURRENCY_SEED`` (random, printed): the workers' choices.
 * ``DASHAI_HOSTILE_ROWS_SEED`` (random, printed): the order and bad values of the hand edits.
 * ``DASHAI_HYPOTHESIS_EXAMPLES`` (100): examples per property test and backend.
