@@ -301,6 +301,11 @@ def test_a_reset_or_cleared_row_leaves_a_foreign_file_it_claims(store: Store) ->
 # -- 11. a pending deletion outside the home ---------------------------------------------------------
 
 
+def _home_names(home: Path) -> list[str]:
+    """The home's entries, less the lock files the store makes as it works."""
+    return sorted(p.name for p in home.iterdir() if not p.name.endswith(".lock"))
+
+
 def _record(*paths: str) -> None:
     now = utcnow()
     run_in_transaction(
@@ -316,13 +321,13 @@ def test_an_outside_record_is_refused_and_dropped_at_open(
     (store.home / "backups").mkdir(exist_ok=True)
     (store.home / "backups" / "keep.txt").write_text("a backup")
     (store.home / "db.sqlite").touch()  # on PostgreSQL too: a file of the home that is no row's
-    before, home_files = _tree(outside), sorted(p.name for p in store.home.iterdir())
+    before, home_files = _tree(outside), _home_names(store.home)
     _record(path)
     with reopen():
         assert files.pending_deletions() == []
         assert datasets.load_table(ds.id).num_rows == 100
         files.wait_for_trash(store.home)
-        assert sorted(p.name for p in store.home.iterdir()) == home_files
+        assert _home_names(store.home) == home_files
         assert (store.home / "backups" / "keep.txt").read_text() == "a backup"
     assert _tree(outside) == before
 
