@@ -45,14 +45,6 @@ def _check_destination(store: Store, dest: Path) -> None:
         )
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDWR)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class _Copier:
     """Copies home-relative files into the staging folder, once each."""
 
@@ -107,7 +99,7 @@ class _Copier:
                 continue
             except OSError as exc:
                 raise errors.StoreError(f"cannot copy {self.home / rel} into the backup: {exc}") from exc
-            _fsync_file(target)
+            files.io.fsync_file(target)
             self.copied[rel] = target.stat().st_size
             done += sizes[rel]
             tick(self.progress, "files", done, total)
@@ -381,7 +373,7 @@ def _backup_into(
         "note": note,
     }
     (staging / BACKUP_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    _fsync_file(staging / BACKUP_MANIFEST)
+    files.io.fsync_file(staging / BACKUP_MANIFEST)
     return report
 
 
