@@ -190,8 +190,12 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
     """
     report = _check(grace_s, progress)
     store = current()
+    # The records as stored (a hand-made one may name a path outside the home, e.g. /etc);
+    # one that vanished since the scan was finished meanwhile: in flight too.
+    recorded = {store.home / rel: rel for rel in _read_pending()}
+    gone = [p for p in report.pending_deletions if p not in recorded]
     pending, in_flight = _split_in_flight(
-        store.home, [p.relative_to(store.home).as_posix() for p in report.pending_deletions], IN_FLIGHT_S
+        store.home, [recorded[p] for p in report.pending_deletions if p in recorded], IN_FLIGHT_S
     )
     # What a deletion in flight during the scan made look wrong (a row read, then its file
     # moved away; a file walked, then its row deleted) is gone once the deletions settled.
@@ -206,7 +210,7 @@ def check(*, grace_s: float = GRACE_S, progress: Progress | None = None) -> Chec
         missing_files=missing,
         unowned_files=unowned,
         pending_deletions=tuple(store.home / p for p in pending),
-        in_flight_deletions=tuple(store.home / p for p in in_flight),
+        in_flight_deletions=(*gone, *(store.home / p for p in in_flight)),
         partial_backups=tuple(partial),
     )
 
