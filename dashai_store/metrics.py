@@ -305,7 +305,12 @@ def _write(writer: MetricWriter, rows: Sequence[Sequence[Any]], *, timestamped: 
     writer.write(summary, timestamped, summary=True)
 
 
+_NAME = itemgetter(0)
+_SPLIT = itemgetter(1)
 _LEVEL = itemgetter(2)
+# Member or name -> the stored name (enum members are not strs: two keys each).
+_SPLIT_NAMES: dict[object, str] = {**{m: m.name for m in SplitEnum}, **{n: n for n in SplitEnum.__members__}}
+_LEVEL_NAMES: dict[object, str] = {**{m: m.name for m in LevelEnum}, **{n: n for n in LevelEnum.__members__}}
 _SUMMARY = frozenset(SUMMARY_LEVELS)
 _NAME_SPLIT_LEVEL = itemgetter(0, 1, 2)
 _STEP = itemgetter(3)
@@ -329,9 +334,11 @@ def _plain(chunk: Sequence[Any]) -> Sequence[Sequence[Any]] | None:
 
     That is: (name, split, level, step, value) with a non-empty str name, split and level
     as enum names, a 32-bit int step and a float value (or a dict with exactly those keys).
-    The checks run over whole columns with set/map/min/max, which run in C; anything else
-    (enum members, numpy numbers, int values, per-point timestamps, a bad point) returns
-    None and takes the point-by-point path, which converts or names the bad point.
+    Enum members for split and level, and values of any real-number type (numpy floats,
+    ints), are converted column-wise too. The checks run over whole columns with
+    set/map/min/max, which run in C; anything else (per-point timestamps, numpy steps, a
+    bad point) returns None and takes the point-by-point path, which converts or names the
+    bad point.
     """
     kinds = set(map(type, chunk))
     if kinds == {dict}:
@@ -347,23 +354,49 @@ def _plain(chunk: Sequence[Any]) -> Sequence[Sequence[Any]] | None:
         triples = set(map(_NAME_SPLIT_LEVEL, chunk))
     except TypeError:  # an unhashable name, split or level
         return None
+    convert = False
     for name, split, level in triples:
-        if not (
-            type(name) is str
-            and name
-            and "\x00" not in name
-            and type(split) is str
-            and split in _SPLITS
-            and type(level) is str
-            and level in _LEVELS
-        ):
+        if not (type(name) is str and name and "\x00" not in name):
             return None
+        if not (type(split) is str and split in _SPLITS):
+            if type(split) is not SplitEnum:
+                return None
+            convert = True
+        if not (type(level) is str and level in _LEVELS):
+            if type(level) is not LevelEnum:
+                return None
+            convert = True
     steps = builtins.list(map(_STEP, chunk))
     if set(map(type, steps)) != {int} or min(steps) < STEP_MIN or max(steps) > STEP_MAX:
         return None
-    if set(map(type, map(_VALUE, chunk))) != {float}:
+    value_types = set(map(type, map(_VALUE, chunk)))
+    if value_types != {float}:
+        if not all(map(_is_number_type, value_types)):
+            return None
+        convert = True
+    if not convert:
+        return chunk
+    # Enum members and numpy (or int) values, converted a whole column at a time: a dict
+    # lookup mapping members and names alike to names, float() over the values.
+    try:
+        values = builtins.list(map(float, map(_VALUE, chunk)))
+    except (OverflowError, ValueError, TypeError):  # the point-by-point path names the point
         return None
-    return chunk
+    return builtins.list(
+        zip(
+            map(_NAME, chunk),
+            map(_SPLIT_NAMES.__getitem__, map(_SPLIT, chunk)),
+            map(_LEVEL_NAMES.__getitem__, map(_LEVEL, chunk)),
+            steps,
+            values,
+            strict=True,
+        )
+    )
+
+
+def _is_number_type(kind: type) -> bool:
+    """Whether values of ``kind`` are the real numbers :func:`_check_value` accepts."""
+    return issubclass(kind, numbers.Real) and not issubclass(kind, bool)
 
 
 def _normalized(chunk: Sequence[Any], offset: int, stamp: str) -> builtins.list[tuple[Any, ...]]:
