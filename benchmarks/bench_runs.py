@@ -111,8 +111,67 @@ def bench_delete(workdir: Path) -> dict[str, Any]:
     }
 
 
+LIST_RUNS = 10_000
+
+
+def _raw_connection(path: Path) -> sqlite3.Connection:
+    raw = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=wal", "synchronous=normal", "foreign_keys=on", "busy_timeout=5000"):
+        raw.execute(f"PRAGMA {pragma}")
+    return raw
+
+
+def bench_list(workdir: Path) -> dict[str, Any]:
+    """``runs.list(session)`` of a session's runs vs a raw fetch of the same columns."""
+    from dashai_store import models, open_store, runs
+
+    count, repeats = (1_000, 5) if _quick() else (LIST_RUNS, 7)
+    home = workdir / "list"
+    with open_store(home) as store:
+        first = runs.get(_new_run(store))
+        columns = [field.column_name for field in models.Run._meta.sorted_fields]
+        names = ", ".join(f'"{column}"' for column in columns)
+        raw = _raw_connection(home / "db.sqlite")
+        try:
+            # Copies of one real run (its parameters as the store wrote them), ids aside.
+            source = [column for column in columns if column != "id"]
+            copied = ", ".join(f'"{column}"' for column in source)
+            raw.execute("BEGIN IMMEDIATE")
+            for _ in range(count - 1):
+                raw.execute(f"INSERT INTO run ({copied}) SELECT {copied} FROM run WHERE id = ?", (first.id,))
+            raw.execute("COMMIT")
+            sql = f"SELECT {names} FROM run WHERE model_session_id = ? ORDER BY id"
+            session = first.model_session_id
+
+            def ours() -> int:
+                return len(runs.list(session))
+
+            def base() -> int:
+                return len(raw.execute(sql, (session,)).fetchall())
+
+            assert ours() == base() == count  # also warms both connections' caches
+            ours_s: list[float] = []
+            base_s: list[float] = []
+            for repeat in range(repeats):
+                order = [(ours, ours_s), (base, base_s)]
+                for fn, samples in order if repeat % 2 == 0 else reversed(order):
+                    start = time.perf_counter()
+                    fn()
+                    samples.append(time.perf_counter() - start)
+        finally:
+            raw.close()
+    ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
+    return {
+        "value": count / statistics.median(ours_s),
+        "baseline": count / statistics.median(base_s),
+        "ratio": statistics.median(ratios),
+        "unit": "runs/s",
+    }
+
+
 FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "runs.delete": bench_delete,
+    "runs.list": bench_list,
 }
 
 
