@@ -374,6 +374,10 @@ def test_delete_removes_rows_and_files(store: Store, session_id: int) -> None:
 def test_list_reads_rows_below_the_orm_exactly_as_get_does(store: Store, session_id: int) -> None:
     # runs.list converts the driver's tuples itself (no Peewee model per row): every
     # column must read as the model-based runs.get reads it, hand-edited values included.
+    clean_session = make_session("clean")
+    clean = [runs.create(clean_session, f"c{i}", "Model", {"lr": i / 10}).id for i in range(3)]
+    runs.deliver(clean[1])
+    assert runs.list(clean_session) == [runs.get(run_id) for run_id in clean]
     ids = [runs.create(session_id, f"r{i}", "Model", {"lr": i / 10}).id for i in range(4)]
     edits: list[tuple[str, str, int]] = [
         ("parameters", '{"lr": 0.1', ids[1]),  # invalid JSON
