@@ -66,7 +66,7 @@ import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from itertools import islice, repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import peewee
@@ -306,6 +306,7 @@ def _write(writer: MetricWriter, rows: Sequence[Sequence[Any]], *, timestamped: 
 
 
 _NAME = itemgetter(0)
+_MEMBER_NAME = attrgetter("_name_")
 _SPLIT = itemgetter(1)
 _LEVEL = itemgetter(2)
 # Member or name -> the stored name (enum members are not strs: two keys each).
@@ -350,48 +351,63 @@ def _plain(chunk: Sequence[Any]) -> Sequence[Sequence[Any]] | None:
             return None
     elif not kinds <= {tuple, builtins.list} or set(map(len, chunk)) != {5}:
         return None
+    # Enum members become names and other real numbers floats, a column at a time, before
+    # the checks below (which then see the stored form). Members are not hashed on the
+    # way (Enum.__hash__ is Python code): a column of members only is read by _name_.
+    splits = _stored_names(builtins.list(map(_SPLIT, chunk)), SplitEnum, _SPLIT_NAMES)
+    levels = _stored_names(builtins.list(map(_LEVEL, chunk)), LevelEnum, _LEVEL_NAMES)
+    values = builtins.list(map(_VALUE, chunk))
+    converted = splits[1] or levels[1]
+    value_types = set(map(type, values))
+    if value_types != {float}:
+        if not all(map(_is_number_type, value_types)):
+            return None
+        try:
+            values = builtins.list(map(float, values))
+        except (OverflowError, ValueError, TypeError):  # the point-by-point path names the point
+            return None
+        converted = True
+    if converted:
+        chunk = builtins.list(
+            zip(map(_NAME, chunk), splits[0], levels[0], map(_STEP, chunk), values, strict=True)
+        )
     try:
         triples = set(map(_NAME_SPLIT_LEVEL, chunk))
     except TypeError:  # an unhashable name, split or level
         return None
-    convert = False
     for name, split, level in triples:
-        if not (type(name) is str and name and "\x00" not in name):
+        if not (
+            type(name) is str
+            and name
+            and "\x00" not in name
+            and type(split) is str
+            and split in _SPLITS
+            and type(level) is str
+            and level in _LEVELS
+        ):
             return None
-        if not (type(split) is str and split in _SPLITS):
-            if type(split) is not SplitEnum:
-                return None
-            convert = True
-        if not (type(level) is str and level in _LEVELS):
-            if type(level) is not LevelEnum:
-                return None
-            convert = True
     steps = builtins.list(map(_STEP, chunk))
     if set(map(type, steps)) != {int} or min(steps) < STEP_MIN or max(steps) > STEP_MAX:
         return None
-    value_types = set(map(type, map(_VALUE, chunk)))
-    if value_types != {float}:
-        if not all(map(_is_number_type, value_types)):
-            return None
-        convert = True
-    if not convert:
-        return chunk
-    # Enum members and numpy (or int) values, converted a whole column at a time: a dict
-    # lookup mapping members and names alike to names, float() over the values.
+    return chunk
+
+
+def _stored_names(
+    column: builtins.list[Any], enum_cls: type[SplitEnum] | type[LevelEnum], names: Mapping[object, str]
+) -> tuple[builtins.list[Any], bool]:
+    """``column`` with enum members replaced by their names, and whether any was replaced.
+
+    Anything else is left as it is for the checks to judge.
+    """
+    kinds = set(map(type, column))
+    if enum_cls not in kinds:
+        return column, False
+    if kinds == {enum_cls}:
+        return builtins.list(map(_MEMBER_NAME, column)), True
     try:
-        values = builtins.list(map(float, map(_VALUE, chunk)))
-    except (OverflowError, ValueError, TypeError):  # the point-by-point path names the point
-        return None
-    return builtins.list(
-        zip(
-            map(_NAME, chunk),
-            map(_SPLIT_NAMES.__getitem__, map(_SPLIT, chunk)),
-            map(_LEVEL_NAMES.__getitem__, map(_LEVEL, chunk)),
-            steps,
-            values,
-            strict=True,
-        )
-    )
+        return builtins.list(map(names.get, column, column)), True
+    except TypeError:  # an unhashable entry: the checks refuse the column as it is
+        return column, False
 
 
 def _is_number_type(kind: type) -> bool:

@@ -254,9 +254,13 @@ def test_log_many_converts_enum_members_and_other_numbers_column_wise(store: Sto
         ("loss", SplitEnum.TRAIN, LevelEnum.STEP, 1): 0.25,
         ("acc", SplitEnum.TEST, LevelEnum.STEP, 0): 1.0,
     }
-    # A bool is no number: still refused, naming its position.
-    with pytest.raises(errors.ValidationError, match="point 1"):
-        metrics.log_many(run_id, [given[0], ("loss", SplitEnum.TRAIN, LevelEnum.STEP, 5, True)])
+    # A bool is no number, a list no split: still refused among members, naming the point.
+    for bad in (
+        ("loss", SplitEnum.TRAIN, LevelEnum.STEP, 5, True),
+        ("loss", ["TRAIN"], LevelEnum.STEP, 5, 1.0),
+    ):
+        with pytest.raises(errors.ValidationError, match="point 1"):
+            metrics.log_many(run_id, [given[0], bad])
 
 
 def test_log_many_takes_numpy_floats_column_wise(store: Store, run_id: int) -> None:
