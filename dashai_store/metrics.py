@@ -354,11 +354,10 @@ def _plain(chunk: Sequence[Any]) -> Sequence[Sequence[Any]] | None:
     # Enum members become names and other real numbers floats, a column at a time, before
     # the checks below (which then see the stored form). Members are not hashed on the
     # way (Enum.__hash__ is Python code): a column of members only is read by _name_.
-    splits = _stored_names(builtins.list(map(_SPLIT, chunk)), SplitEnum, _SPLIT_NAMES)
-    levels = _stored_names(builtins.list(map(_LEVEL, chunk)), LevelEnum, _LEVEL_NAMES)
-    values = builtins.list(map(_VALUE, chunk))
-    converted = splits[1] or levels[1]
-    value_types = set(map(type, values))
+    splits = _stored_names(chunk, _SPLIT, SplitEnum, _SPLIT_NAMES)
+    levels = _stored_names(chunk, _LEVEL, LevelEnum, _LEVEL_NAMES)
+    values: Iterable[Any] = map(_VALUE, chunk)
+    value_types = set(map(type, map(_VALUE, chunk)))
     if value_types != {float}:
         if not all(map(_is_number_type, value_types)):
             return None
@@ -366,10 +365,18 @@ def _plain(chunk: Sequence[Any]) -> Sequence[Sequence[Any]] | None:
             values = builtins.list(map(float, values))
         except (OverflowError, ValueError, TypeError):  # the point-by-point path names the point
             return None
-        converted = True
-    if converted:
+    elif splits is None and levels is None:
+        values = ()  # the chunk stays as it is: the stored form already, checked below
+    if splits is not None or levels is not None or values:
         chunk = builtins.list(
-            zip(map(_NAME, chunk), splits[0], levels[0], map(_STEP, chunk), values, strict=True)
+            zip(
+                map(_NAME, chunk),
+                map(_SPLIT, chunk) if splits is None else splits,
+                map(_LEVEL, chunk) if levels is None else levels,
+                map(_STEP, chunk),
+                values,
+                strict=True,
+            )
         )
     try:
         triples = set(map(_NAME_SPLIT_LEVEL, chunk))
@@ -393,21 +400,22 @@ def _plain(chunk: Sequence[Any]) -> Sequence[Sequence[Any]] | None:
 
 
 def _stored_names(
-    column: builtins.list[Any], enum_cls: type[SplitEnum] | type[LevelEnum], names: Mapping[object, str]
-) -> tuple[builtins.list[Any], bool]:
-    """``column`` with enum members replaced by their names, and whether any was replaced.
-
-    Anything else is left as it is for the checks to judge.
-    """
-    kinds = set(map(type, column))
+    chunk: Sequence[Any],
+    column: itemgetter[Any],
+    enum_cls: type[SplitEnum] | type[LevelEnum],
+    names: Mapping[object, str],
+) -> builtins.list[Any] | None:
+    """The ``column`` of ``chunk`` with enum members replaced by their names; None when it
+    holds no member (then it is left as it is, for the checks to judge)."""
+    kinds = set(map(type, map(column, chunk)))
     if enum_cls not in kinds:
-        return column, False
+        return None
     if kinds == {enum_cls}:
-        return builtins.list(map(_MEMBER_NAME, column)), True
+        return builtins.list(map(_MEMBER_NAME, map(column, chunk)))
     try:
-        return builtins.list(map(names.get, column, column)), True
+        return builtins.list(map(names.get, map(column, chunk), map(column, chunk)))
     except TypeError:  # an unhashable entry: the checks refuse the column as it is
-        return column, False
+        return None
 
 
 def _is_number_type(kind: type) -> bool:
