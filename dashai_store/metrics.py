@@ -38,13 +38,16 @@ Rules kept here:
 
 Performance: the hot paths go below the ORM, inside the store's own
 write transaction and error translation. :func:`log_many` checks each chunk column-wise
-with C-level builtins (``set``/``map``/``min``/``max``); a chunk already in the stored form
+with C-level builtins (``set``/``map``/``min``/``max``); enum members and other real numbers
+(numpy floats) are converted a column at a time; a chunk then in the stored form
 (5-tuples of str, enum names, int, float) goes to the driver's cursor as it is, with the run
 id and default timestamp as SQL literals (multi-row ``INSERT ... VALUES`` statements of 500
 rows on SQLite, 2.4x ``executemany``; on PostgreSQL ``COPY``
 into a temporary table and one ``INSERT ... SELECT ... ON CONFLICT``, about three times
 ``execute_values``); anything else is converted point by point. :func:`history_table`
-turns the driver's tuples into Arrow struct arrays in C++, never a Peewee model instance.
+turns the driver's tuples into Arrow struct arrays in C++, never a Peewee model instance;
+:func:`since` and :func:`history` build :class:`~dashai_store.records.MetricPoint` tuples
+column-wise; :func:`latest` reads only the summary index (``metric_summary_key``).
 Measured against raw ``sqlite3`` by ``benchmarks/run.py``.
 
 Live tailing and PostgreSQL: ids come from a sequence, and PostgreSQL hands them out when

@@ -1,5 +1,8 @@
 """Frozen dataclasses the facade returns; never Peewee model instances.
 
+One exception: :class:`MetricPoint` is a ``NamedTuple`` (as immutable, and built at tuple
+speed: a live chart reads points by the thousand).
+
 Records are immutable snapshots, safe to hand across threads. Paths in records are
 absolute (the rows keep them relative to the home); enums are the members of
 :mod:`dashai_store.enums`; JSON columns are decoded.
