@@ -8,8 +8,16 @@ sides alternate which goes first. Rates are medians over the repeats; ``ratio`` 
 median of the per-repeat ratios (the two sides of a repeat run back to back).
 
 * ``metrics.log_many`` — one ``metrics.log_many(run, points)`` call with N points given
-  as (name, split, level, step, value) tuples, against ``executemany`` of the same rows,
-  already built as parameter tuples, inside one ``BEGIN IMMEDIATE ... COMMIT``.
+  as (name, split, level, step, value) tuples, against the fastest plain ``sqlite3``
+  insert of the same rows: multi-row ``INSERT ... VALUES`` statements of 500 rows (flat
+  parameter lists built from ready rows), inside one ``BEGIN IMMEDIATE ... COMMIT``.
+* ``metrics.log_many.enums`` — the same call given ``SplitEnum``/``LevelEnum`` members and
+  ``numpy.float64`` values (what a training loop hands over) against the same points as
+  plain tuples of names and floats (the fast path). Skipped without numpy.
+* ``metrics.latest`` — ``metrics.latest(run)`` called repeatedly on a run of 1,000,000
+  points (8 of them LAST) against the same query on the raw connection: the summary
+  index's seek, so the figure is the facade's overhead and would fall with any plan that
+  grows with the run.
 * ``metrics.log`` — N ``metrics.log(...)`` calls (one point, one transaction each)
   against a raw ``BEGIN IMMEDIATE; INSERT; COMMIT`` per point.
 * ``metrics.history_table`` — ``metrics.history_table(run)`` (a ``pyarrow.Table``) against
@@ -107,6 +115,25 @@ _RAW_INSERT = (
 )
 
 
+MULTI_ROWS = 500
+_MULTI_INSERT = (
+    'INSERT INTO metric (run_id, name, value, split, level, step, "timestamp") VALUES '
+    + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * MULTI_ROWS)
+)
+
+
+def _multi_row_insert(raw: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """The fastest plain ``sqlite3`` insert: statements of MULTI_ROWS rows, flat parameters."""
+    execute = raw.execute
+    full = len(rows) - len(rows) % MULTI_ROWS
+    for start in range(0, full, MULTI_ROWS):
+        execute(_MULTI_INSERT, [value for row in rows[start : start + MULTI_ROWS] for value in row])
+    if full < len(rows):
+        rest = rows[full:]
+        sql = _RAW_INSERT.split(" VALUES ")[0] + " VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rest))
+        execute(sql, [value for row in rest for value in row])
+
+
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn()
@@ -148,7 +175,7 @@ def bench_log_many(workdir: Path) -> dict[str, Any]:
 
             def base(rows: list[tuple[Any, ...]] = rows) -> None:
                 raw.execute("BEGIN IMMEDIATE")
-                raw.executemany(_RAW_INSERT, rows)
+                _multi_row_insert(raw, rows)
                 raw.execute("COMMIT")
 
             order = [(ours, ours_s), (base, base_s)]
@@ -214,6 +241,72 @@ def bench_history_table(workdir: Path) -> dict[str, Any]:
     return _figure(count, ours_s, base_s, "rows/s")
 
 
+def bench_log_many_enums(workdir: Path) -> dict[str, Any]:
+    """``log_many`` given enum members and numpy floats vs the same points as plain tuples."""
+    try:
+        import numpy as np
+    except ImportError:
+        return {"skipped": "numpy is not installed"}
+    from dashai_store import metrics
+    from dashai_store.enums import LevelEnum, SplitEnum
+
+    count, repeats = (20_000, 3) if _quick() else (200_000, 7)
+    plain = _points(count)
+    given = [(n, SplitEnum[s], LevelEnum[lv], st, np.float64(v)) for n, s, lv, st, v in plain]
+    ours_s: list[float] = []
+    base_s: list[float] = []
+    with _store(workdir, "log-many-enums") as (store, _raw):
+        for repeat in range(repeats):
+            ours_run, base_run = _new_run(store), _new_run(store)
+
+            def ours(run_id: int = ours_run) -> None:
+                metrics.log_many(run_id, given)
+
+            def base(run_id: int = base_run) -> None:
+                metrics.log_many(run_id, plain)
+
+            order = [(ours, ours_s), (base, base_s)]
+            for fn, samples in order if repeat % 2 == 0 else reversed(order):
+                samples.append(_timed(fn)[0])
+    return _figure(count, ours_s, base_s, "rows/s")
+
+
+def bench_latest(workdir: Path) -> dict[str, Any]:
+    """``latest(run)`` on a run of N points (a few LAST ones) vs the same rows read raw."""
+    from dashai_store import metrics
+
+    count, calls, repeats = (100_000, 200, 5) if _quick() else (1_000_000, 2_000, 7)
+    with _store(workdir, "latest") as (store, raw):
+        run_id = _new_run(store)
+        chunk = _points(100_000)
+        for start in range(0, count, len(chunk)):
+            metrics.log_many(
+                run_id, [(n, s, lv, st + start, v) for n, s, lv, st, v in chunk[: count - start]]
+            )
+        metrics.log_many(run_id, [(n, s, "LAST", 0, 0.5) for n in NAMES for s in SPLITS])
+        sql = metrics._latest_sql("?")  # the query ours runs (the index seek it makes possible)
+
+        def ours() -> None:
+            latest = metrics.latest
+            for _ in range(calls):
+                latest(run_id)
+
+        def base() -> None:
+            execute = raw.execute
+            for _ in range(calls):
+                execute(sql, (run_id,)).fetchall()
+
+        assert len(raw.execute(sql, (run_id,)).fetchall()) == len(NAMES) * len(SPLITS)
+        assert sum(map(len, metrics.latest(run_id).values())) == len(NAMES) * len(SPLITS)
+        ours_s: list[float] = []
+        base_s: list[float] = []
+        for repeat in range(repeats):
+            order = [(ours, ours_s), (base, base_s)]
+            for fn, samples in order if repeat % 2 == 0 else reversed(order):
+                samples.append(_timed(fn)[0])
+    return _figure(calls, ours_s, base_s, "calls/s")
+
+
 SINCE_PAGE = 1_000
 
 
@@ -259,6 +352,8 @@ def bench_since(workdir: Path) -> dict[str, Any]:
 
 FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "metrics.log_many": bench_log_many,
+    "metrics.log_many.enums": bench_log_many_enums,
+    "metrics.latest": bench_latest,
     "metrics.log": bench_log,
     "metrics.history_table": bench_history_table,
     "metrics.since": bench_since,

@@ -82,29 +82,29 @@ def bench_revert(workdir: Path) -> dict[str, Any]:
     """Median time of ``notebooks.revert`` from step 1 (a scaled copy) back to the source data.
 
     The timed call is what the caller waits for: the database work (constant: a few rows)
-    and the removal of the step's snapshot file once the transaction commits. That
-    removal is the filesystem freeing the file's blocks, which on ext4 grows with the
-    file's size (about 5-7 ms for the ~29 MB snapshot of the 1M-row table), so this figure
-    reads below 1 even though revert reads and copies no data. Applying the step again
-    before each repeat is not timed.
+    and moving the step's snapshot into the home's trash (a rename; a background thread
+    frees its bytes). The two sizes alternate, the order flipping each repeat, so both
+    share the machine's state of the moment; before each timed call the trash is drained
+    (``files.wait_for_trash``), so neither size pays for the other's freeing. Applying the
+    step again before each repeat is not timed.
     """
-    from dashai_store import notebooks, open_store
+    from dashai_store import files, notebooks, open_store
 
-    with open_store(workdir / "bench-notebooks-revert"):
-        times: dict[int, float] = {}
-        for rows in (SMALL, LARGE):
-            nb = notebooks.create(_dataset(f"revert-{rows}", rows))
-            samples = []
-            for attempt in range(REPEATS + 1):  # the first is a warm-up
-                step = notebooks.add_converter(nb.id, "Scale", {"factor": 2.0})
+    with open_store(workdir / "bench-notebooks-revert") as store:
+        ids = {rows: notebooks.create(_dataset(f"revert-{rows}", rows)).id for rows in (SMALL, LARGE)}
+        samples: dict[int, list[float]] = {SMALL: [], LARGE: []}
+        for attempt in range(REPEATS + 1):  # the first is a warm-up
+            for rows in (SMALL, LARGE) if attempt % 2 == 0 else (LARGE, SMALL):
+                step = notebooks.add_converter(ids[rows], "Scale", {"factor": 2.0})
                 notebooks.apply(step.id, _scale)
+                files.wait_for_trash(store.home)
                 start = time.perf_counter()
-                notebooks.revert(nb.id, 0)
+                notebooks.revert(ids[rows], 0)
                 elapsed = time.perf_counter() - start
                 if attempt:
-                    samples.append(elapsed)
-            times[rows] = _median(samples)
-    return _figure(times[SMALL], times[LARGE])
+                    samples[rows].append(elapsed)
+        files.wait_for_trash(store.home)
+    return _figure(_median(samples[SMALL]), _median(samples[LARGE]))
 
 
 FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {

@@ -3,8 +3,9 @@
 * ``startup.migrate`` — ``python scripts/migrate.py --home H`` on a store that is already
   up to date (the app's startup step when nothing changed) against ``python -c "import
   peewee"`` (the least any Peewee-based store can cost). Target: within 2.5x (ratio >= 0.4).
-* ``startup.import`` — ``python -c "import dashai_store"`` against ``python -c "import
-  peewee"``. Target: within 1.5x (ratio >= 0.67).
+* ``startup.import`` — ``python -c "from dashai_store import open_store, datasets,
+  model_sessions, runs, metrics, notebooks"`` (the app's import line) against ``python -c
+  "import peewee"``. Target: within 1.5x (ratio >= 0.67).
 
 Each command runs as a subprocess of the interpreter running the benchmark
 (``sys.executable``) with the environment's ``PYTHONPATH`` unchanged, REPEATS times after
@@ -31,6 +32,8 @@ REPEATS = 7
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATE = ROOT / "scripts" / "migrate.py"
 PEEWEE = (sys.executable, "-c", "import peewee")
+#: The line DashAI's code imports the store with (every module it names is loaded).
+APP_IMPORT = "from dashai_store import open_store, datasets, model_sessions, runs, metrics, notebooks"
 
 
 def _quick() -> bool:
@@ -65,7 +68,7 @@ def bench_migrate(workdir: Path) -> dict[str, Any]:
 
 
 def bench_import(workdir: Path) -> dict[str, Any]:
-    return _compare((sys.executable, "-c", "import dashai_store"), PEEWEE)
+    return _compare((sys.executable, "-c", APP_IMPORT), PEEWEE)
 
 
 FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {

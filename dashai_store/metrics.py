@@ -38,13 +38,16 @@ Rules kept here:
 
 Performance: the hot paths go below the ORM, inside the store's own
 write transaction and error translation. :func:`log_many` checks each chunk column-wise
-with C-level builtins (``set``/``map``/``min``/``max``); a chunk already in the stored form
+with C-level builtins (``set``/``map``/``min``/``max``); enum members and other real numbers
+(numpy floats) are converted a column at a time; a chunk then in the stored form
 (5-tuples of str, enum names, int, float) goes to the driver's cursor as it is, with the run
 id and default timestamp as SQL literals (multi-row ``INSERT ... VALUES`` statements of 500
 rows on SQLite, 2.4x ``executemany``; on PostgreSQL ``COPY``
 into a temporary table and one ``INSERT ... SELECT ... ON CONFLICT``, about three times
 ``execute_values``); anything else is converted point by point. :func:`history_table`
-turns the driver's tuples into Arrow struct arrays in C++, never a Peewee model instance.
+turns the driver's tuples into Arrow struct arrays in C++, never a Peewee model instance;
+:func:`since` and :func:`history` build :class:`~dashai_store.records.MetricPoint` tuples
+column-wise; :func:`latest` reads only the summary index (``metric_summary_key``).
 Measured against raw ``sqlite3`` by ``benchmarks/run.py``.
 
 Live tailing and PostgreSQL: ids come from a sequence, and PostgreSQL hands them out when
@@ -65,8 +68,8 @@ import math
 import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
-from itertools import islice
-from operator import itemgetter
+from itertools import islice, repeat
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import peewee
@@ -318,7 +321,13 @@ def _write(writer: MetricWriter, rows: Sequence[Sequence[Any]], *, timestamped: 
     writer.write(summary, timestamped, summary=True)
 
 
+_NAME = itemgetter(0)
+_MEMBER_NAME = attrgetter("_name_")
+_SPLIT = itemgetter(1)
 _LEVEL = itemgetter(2)
+# Member or name -> the stored name (enum members are not strs: two keys each).
+_SPLIT_NAMES: dict[object, str] = {**{m: m.name for m in SplitEnum}, **{n: n for n in SplitEnum.__members__}}
+_LEVEL_NAMES: dict[object, str] = {**{m: m.name for m in LevelEnum}, **{n: n for n in LevelEnum.__members__}}
 _SUMMARY = frozenset(SUMMARY_LEVELS)
 _NAME_SPLIT_LEVEL = itemgetter(0, 1, 2)
 _STEP = itemgetter(3)
@@ -342,9 +351,11 @@ def _plain(chunk: Sequence[Any]) -> Sequence[Sequence[Any]] | None:
 
     That is: (name, split, level, step, value) with a non-empty str name, split and level
     as enum names, a 32-bit int step and a float value (or a dict with exactly those keys).
-    The checks run over whole columns with set/map/min/max, which run in C; anything else
-    (enum members, numpy numbers, int values, per-point timestamps, a bad point) returns
-    None and takes the point-by-point path, which converts or names the bad point.
+    Enum members for split and level, and values of any real-number type (numpy floats,
+    ints), are converted column-wise too. The checks run over whole columns with
+    set/map/min/max, which run in C; anything else (per-point timestamps, numpy steps, a
+    bad point) returns None and takes the point-by-point path, which converts or names the
+    bad point.
     """
     kinds = set(map(type, chunk))
     if kinds == {dict}:
@@ -356,6 +367,33 @@ def _plain(chunk: Sequence[Any]) -> Sequence[Sequence[Any]] | None:
             return None
     elif not kinds <= {tuple, builtins.list} or set(map(len, chunk)) != {5}:
         return None
+    # Enum members become names and other real numbers floats, a column at a time, before
+    # the checks below (which then see the stored form). Members are not hashed on the
+    # way (Enum.__hash__ is Python code): a column of members only is read by _name_.
+    splits = _stored_names(chunk, _SPLIT, SplitEnum, _SPLIT_NAMES)
+    levels = _stored_names(chunk, _LEVEL, LevelEnum, _LEVEL_NAMES)
+    values: Iterable[Any] = map(_VALUE, chunk)
+    value_types = set(map(type, map(_VALUE, chunk)))
+    if value_types != {float}:
+        if not all(map(_is_number_type, value_types)):
+            return None
+        try:
+            values = builtins.list(map(float, values))
+        except (OverflowError, ValueError, TypeError):  # the point-by-point path names the point
+            return None
+    elif splits is None and levels is None:
+        values = ()  # the chunk stays as it is: the stored form already, checked below
+    if splits is not None or levels is not None or values:
+        chunk = builtins.list(
+            zip(
+                map(_NAME, chunk),
+                map(_SPLIT, chunk) if splits is None else splits,
+                map(_LEVEL, chunk) if levels is None else levels,
+                map(_STEP, chunk),
+                values,
+                strict=True,
+            )
+        )
     try:
         triples = set(map(_NAME_SPLIT_LEVEL, chunk))
     except TypeError:  # an unhashable name, split or level
@@ -374,9 +412,31 @@ def _plain(chunk: Sequence[Any]) -> Sequence[Sequence[Any]] | None:
     steps = builtins.list(map(_STEP, chunk))
     if set(map(type, steps)) != {int} or min(steps) < STEP_MIN or max(steps) > STEP_MAX:
         return None
-    if set(map(type, map(_VALUE, chunk))) != {float}:
-        return None
     return chunk
+
+
+def _stored_names(
+    chunk: Sequence[Any],
+    column: itemgetter[Any],
+    enum_cls: type[SplitEnum] | type[LevelEnum],
+    names: Mapping[object, str],
+) -> builtins.list[Any] | None:
+    """The ``column`` of ``chunk`` with enum members replaced by their names; None when it
+    holds no member (then it is left as it is, for the checks to judge)."""
+    kinds = set(map(type, map(column, chunk)))
+    if enum_cls not in kinds:
+        return None
+    if kinds == {enum_cls}:
+        return builtins.list(map(_MEMBER_NAME, map(column, chunk)))
+    try:
+        return builtins.list(map(names.get, map(column, chunk), map(column, chunk)))
+    except TypeError:  # an unhashable entry: the checks refuse the column as it is
+        return None
+
+
+def _is_number_type(kind: type) -> bool:
+    """Whether values of ``kind`` are the real numbers :func:`_check_value` accepts."""
+    return issubclass(kind, numbers.Real) and not issubclass(kind, bool)
 
 
 def _normalized(chunk: Sequence[Any], offset: int, stamp: str) -> builtins.list[tuple[Any, ...]]:
@@ -468,37 +528,40 @@ def _require_run(run_id: int) -> None:
             raise not_found("run", run_id)
 
 
-_ROW_STEP = itemgetter(4)
-_ROW_VALUE = itemgetter(5)
 _PLAIN_VALUES = frozenset({float, type(None)})
 _SPLIT_MEMBERS = {member.name: member for member in SplitEnum}
 _LEVEL_MEMBERS = {member.name: member for member in LevelEnum}
 
 
 def _points(rows: Sequence[tuple[Any, ...]], run_id: int) -> builtins.list[MetricPoint]:
-    # The fast path reads rows as the store writes them; a column-wise type scan (C-level)
-    # and the lookups below send anything else (SQLite's -0.0 BLOB, a value edited by hand)
-    # to the decoding path, which marks what it cannot read instead of raising.
-    if (
-        set(map(type, map(_ROW_STEP, rows))) <= {int}
-        and set(map(type, map(_ROW_VALUE, rows))) <= _PLAIN_VALUES
-    ):
-        parse = datetime.fromisoformat
-        splits, levels = _SPLIT_MEMBERS, _LEVEL_MEMBERS
+    # The fast path reads rows as the store writes them, a column at a time with C-level
+    # builtins (type scans, dict lookups, fromisoformat through map, tuple.__new__): a
+    # Python-level step per point was most of a live chart's page. Anything else (SQLite's
+    # -0.0 BLOB, a value edited by hand) goes to the decoding path, which marks what it
+    # cannot read instead of raising.
+    if not rows:
+        return []
+    ids, names, splits, levels, steps, values, moments = zip(*rows, strict=True)
+    moment_types = set(map(type, moments))
+    if set(map(type, steps)) == {int} and set(map(type, values)) <= _PLAIN_VALUES and len(moment_types) == 1:
         try:
-            return [
-                MetricPoint(
-                    id=point_id,
-                    run_id=run_id,
-                    name=name,
-                    split=splits[split],
-                    level=levels[level],
-                    step=step,
-                    value=math.nan if value is None else value,
-                    timestamp=parse(moment) if isinstance(moment, str) else moment,
-                )
-                for point_id, name, split, level, step, value, moment in rows
-            ]
+            if moment_types == {str}:
+                moments = tuple(map(datetime.fromisoformat, moments))
+            elif moment_types != {datetime}:
+                raise TypeError(moment_types)
+            if None in values:
+                values = tuple(math.nan if value is None else value for value in values)
+            columns = zip(
+                ids,
+                repeat(run_id),
+                names,
+                map(_SPLIT_MEMBERS.__getitem__, splits),
+                map(_LEVEL_MEMBERS.__getitem__, levels),
+                steps,
+                values,
+                moments,
+            )
+            return builtins.list(map(tuple.__new__, repeat(MetricPoint), columns))
         except (KeyError, TypeError, ValueError):
             pass
     return [_decoded_point(row, run_id) for row in rows]
@@ -650,6 +713,18 @@ def _arrow_timestamp(text: Any) -> datetime | None:
     return moment if isinstance(moment, datetime) else None
 
 
+def _latest_sql(param: str) -> str:
+    # The level is a literal, not a parameter: only then can either planner prove the
+    # query inside metric_summary_key's partial predicate (level LAST or LAST_OUTER) and
+    # read the run's few summary rows from it, instead of every point of the run from the
+    # general index (which latest() once did, growing with the run). Pinned by
+    # tests/test_metrics_summary.py with EXPLAIN on both backends.
+    return (
+        f"SELECT split, name, value FROM metric WHERE run_id = {param} AND level = '{LevelEnum.LAST.name}'"
+        " ORDER BY split, name"
+    )
+
+
 @reads
 def latest(run_id: int) -> dict[str, dict[str, float]]:
     """The LAST-level values of a run: ``{split name: {metric name: value}}``.
@@ -661,12 +736,7 @@ def latest(run_id: int) -> dict[str, dict[str, float]]:
     {'TEST': {'accuracy': 0.93}, 'TRAIN': {'accuracy': 0.99}}
     """
     run_id = _check_run_id(run_id)
-    param = current().db.param
-    rows = _fetch(
-        f"SELECT split, name, value FROM metric WHERE run_id = {param} AND level = {param}"
-        " ORDER BY split, name",
-        (run_id, LevelEnum.LAST.name),
-    )
+    rows = _fetch(_latest_sql(current().db.param), (run_id,))
     if not rows:
         _require_run(run_id)
     result: dict[str, dict[str, float]] = {}

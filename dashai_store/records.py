@@ -1,5 +1,8 @@
 """Frozen dataclasses the facade returns; never Peewee model instances.
 
+One exception: :class:`MetricPoint` is a ``NamedTuple`` (as immutable, and built at tuple
+speed: a live chart reads points by the thousand).
+
 Records are immutable snapshots, safe to hand across threads. Paths in records are
 absolute (the rows keep them relative to the home); enums are the members of
 :mod:`dashai_store.enums`; JSON columns are decoded.
@@ -15,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from .decoding import Unreadable, decode_enum
 from .enums import DataType, LevelEnum, PluginStatus, PluginTag, RunStatus, SplitEnum
@@ -81,8 +84,11 @@ class RunRecord(JobState):
     last_modified: datetime
 
 
-@dataclass(frozen=True, kw_only=True)
-class MetricPoint:
+class MetricPoint(NamedTuple):
+    """One logged point. A NamedTuple, not a frozen dataclass like the other records: as
+    immutable, with the same attribute names, and built at tuple speed, which a live chart
+    reading pages of points (``metrics.since``) spends most of its time on."""
+
     id: int
     run_id: int
     name: str
@@ -283,14 +289,15 @@ def unreadable_fields(record: Any) -> dict[str, Unreadable]:
     {'parameters': Unreadable('{"lr": 0.1', problem='not valid JSON: ...')}
     """
     found: dict[str, Unreadable] = {}
-    for item in fields(record):
-        value = getattr(record, item.name)
+    names = record._fields if isinstance(record, MetricPoint) else (item.name for item in fields(record))
+    for name in names:
+        value = getattr(record, name)
         if isinstance(value, Unreadable):
-            found[item.name] = value
+            found[name] = value
         elif isinstance(value, tuple):
             for index, element in enumerate(value):
                 if isinstance(element, Unreadable):
-                    found[f"{item.name}[{index}]"] = element
+                    found[f"{name}[{index}]"] = element
     return found
 
 

@@ -35,6 +35,7 @@ ISSUE_7_FIGURES = {
     "mlflow.log_batch",
     "mlflow.get_metric_history",
 }
+ISSUE_17_FIGURES = {"metrics.latest", "runs.list", "metrics.log_many.enums"}
 CHEAP = ("metrics.log", "metrics.since", "startup.import", "mlflow.log_batch")
 
 
@@ -57,11 +58,11 @@ def _load_run_module() -> ModuleType:
     return module
 
 
-def test_list_names_every_figure_of_issue_7() -> None:
+def test_list_names_every_figure_of_issues_7_and_17() -> None:
     listed = _run("--list")
     assert listed.returncode == 0, listed.stderr
     names = listed.stdout.split()
-    assert ISSUE_7_FIGURES <= set(names)
+    assert ISSUE_7_FIGURES | ISSUE_17_FIGURES <= set(names)
     assert len(names) == len(set(names))
 
 
@@ -83,7 +84,7 @@ def test_quick_json_run_gives_every_figure_its_numbers_target_and_verdict(tmp_pa
         assert isinstance(figure["unit"], str) and figure["unit"]
         assert figure["target"] == run.TARGETS.get(name)
         assert figure["met"] == (None if figure["target"] is None else figure["ratio"] >= figure["target"])
-    assert report["metrics.since"]["target"] is None and report["startup.import"]["target"] == 0.67
+    assert report["metrics.since"]["target"] == 0.7 and report["startup.import"]["target"] == 0.67
     skipped = report["mlflow.log_batch"]
     assert skipped["skipped"].startswith("mlflow: not installed: "), skipped
     assert "DASHAI_BENCH_MLFLOW_INSTALL=0" in skipped["skipped"]
@@ -95,24 +96,24 @@ def test_table_and_json_mark_missed_skipped_and_failed_figures() -> None:
     run = _load_run_module()
     results = {
         "metrics.log_many": {"value": 2.0, "baseline": 4.0, "ratio": 0.5, "unit": "rows/s"},
-        "metrics.since": {"value": 1.0, "baseline": 1.0, "ratio": 1.0, "unit": "rows/s"},
+        "mlflow.get_metric_history": {"value": 1.0, "baseline": 1.0, "ratio": 1.0, "unit": "rows/s"},
         "testing.fresh_store": {"value": 1.0, "baseline": 1.0, "ratio": 1.0, "unit": "s"},
         "mlflow.log_batch": {"skipped": "mlflow: not installed: no network"},
     }
     failures = {"runs.delete": "Traceback (most recent call last):\n  ...\nValueError: boom\n"}
     text = run.table(results, failures)
-    assert ">= 0.8 MISSED" in text  # 0.5 < 0.8
+    assert ">= 0.9 MISSED" in text  # 0.5 < 0.9
     assert "> 1 MISSED" in text  # testing.fresh_store must be strictly cheaper
     assert "SKIPPED: mlflow: not installed: no network" in text
     assert "runs.delete" in text and "FAILED" in text
     report = run.as_json(results, failures)
-    assert report["metrics.log_many"]["met"] is False and report["metrics.since"]["met"] is None
+    assert report["metrics.log_many"]["met"] is False and report["mlflow.get_metric_history"]["met"] is None
     assert report["mlflow.log_batch"] == {
         "skipped": "mlflow: not installed: no network",
         "target": 20.0,
         "met": None,
     }
-    assert report["runs.delete"] == {"failed": "ValueError: boom", "target": None, "met": False}
+    assert report["runs.delete"] == {"failed": "ValueError: boom", "target": 0.6, "met": False}
 
 
 def test_unknown_figure_is_a_usage_error() -> None:

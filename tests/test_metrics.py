@@ -223,6 +223,56 @@ def test_log_many_accepts_every_point_shape(store: Store, run_id: int) -> None:
     ]
 
 
+class _Float(float):
+    """A float subclass, as numpy.float64 is."""
+
+
+def test_log_many_converts_enum_members_and_other_numbers_column_wise(store: Store, run_id: int) -> None:
+    given: list[Any] = [
+        ("loss", SplitEnum.TRAIN, LevelEnum.STEP, 0, _Float(0.5)),
+        ("loss", "TRAIN", LevelEnum.STEP, 1, Fraction(1, 4)),
+        ("acc", SplitEnum.TEST, "STEP", 0, 1),
+        ("acc", SplitEnum.TEST, LevelEnum.LAST, 3, _Float(-0.0)),
+        ("acc", SplitEnum.TEST, LevelEnum.LAST, 4, _Float("nan")),  # replaces the LAST above
+    ]
+    # The whole chunk takes the column-wise path, converted to the stored form.
+    converted = metrics._plain(given)
+    assert converted is not None
+    assert [row[:4] for row in converted] == [
+        ("loss", "TRAIN", "STEP", 0),
+        ("loss", "TRAIN", "STEP", 1),
+        ("acc", "TEST", "STEP", 0),
+        ("acc", "TEST", "LAST", 3),
+        ("acc", "TEST", "LAST", 4),
+    ]
+    assert all(type(row[4]) is float for row in converted)
+    assert metrics.log_many(run_id, given) == 5
+    got = {(p.name, p.split, p.level, p.step): p.value for p in metrics.history(run_id)}
+    assert len(got) == 4 and math.isnan(got.pop(("acc", SplitEnum.TEST, LevelEnum.LAST, 4)))
+    assert got == {
+        ("loss", SplitEnum.TRAIN, LevelEnum.STEP, 0): 0.5,
+        ("loss", SplitEnum.TRAIN, LevelEnum.STEP, 1): 0.25,
+        ("acc", SplitEnum.TEST, LevelEnum.STEP, 0): 1.0,
+    }
+    # A bool is no number, a list no split: still refused among members, naming the point.
+    for bad in (
+        ("loss", SplitEnum.TRAIN, LevelEnum.STEP, 5, True),
+        ("loss", ["TRAIN"], LevelEnum.STEP, 5, 1.0),
+    ):
+        with pytest.raises(errors.ValidationError, match="point 1"):
+            metrics.log_many(run_id, [given[0], bad])
+
+
+def test_log_many_takes_numpy_floats_column_wise(store: Store, run_id: int) -> None:
+    np = pytest.importorskip("numpy")
+    given = [("loss", SplitEnum.TRAIN, LevelEnum.STEP, s, v) for s, v in enumerate(np.linspace(0, 1, 5))]
+    given.append(("loss", SplitEnum.TRAIN, LevelEnum.STEP, 5, np.float32(0.5)))
+    converted = metrics._plain(given)
+    assert converted is not None and all(type(row[4]) is float for row in converted)
+    metrics.log_many(run_id, given)
+    assert [p.value for p in metrics.history(run_id)] == [0.0, 0.25, 0.5, 0.75, 1.0, 0.5]
+
+
 def test_log_many_takes_generators_and_spans_chunks(
     store: Store, run_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -168,3 +168,19 @@ def test_migration_keeps_the_highest_step_of_each_summary_key(home: Path, databa
     with open_store(home, database=database_url):
         metrics.log(1, "acc", 0.6, split="TEST", level="LAST", step=6)
         assert metrics.latest(1) == {"TEST": {"acc": 0.6}, "TRAIN": {"acc": 0.9}}
+
+
+def test_latest_reads_the_summary_index_not_the_whole_run(store: Store, run_id: int) -> None:
+    # latest() once used only run_id of the general metric index and sorted every point of
+    # the run; its query must be provably inside metric_summary_key's partial predicate.
+    metrics.log_many(run_id, [("loss", "TRAIN", "STEP", step, 0.5) for step in range(50)])
+    metrics.log(run_id, "loss", 0.1, split="TRAIN", level="LAST", step=49)
+    sql = metrics._latest_sql(store.db.param)
+    if isinstance(store.db, peewee.SqliteDatabase):
+        plan = " ".join(str(row[-1]) for row in store.db.execute_sql(f"EXPLAIN QUERY PLAN {sql}", (run_id,)))
+    else:
+        with store.db.atomic():  # the planner would rightly prefer a scan of a tiny table
+            store.db.execute_sql("SET LOCAL enable_seqscan = off")
+            plan = " ".join(row[0] for row in store.db.execute_sql(f"EXPLAIN {sql}", (run_id,)))
+    assert "metric_summary_key" in plan, plan
+    assert metrics.latest(run_id) == {"TRAIN": {"loss": 0.1}}

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from dashai_store import records
-from dashai_store.enums import RunStatus
-from dashai_store.records import JobState, to_record
+from dashai_store.decoding import Unreadable
+from dashai_store.enums import LevelEnum, RunStatus, SplitEnum
+from dashai_store.records import JobState, MetricPoint, to_record, unreadable_fields
 
 MOMENT = datetime(2024, 1, 2, 3, 4, 5)
 
@@ -58,3 +59,32 @@ def test_every_record_type_has_a_plan_of_its_own_fields() -> None:
         names, is_job = records._plan(record_type)
         assert names == tuple(f.name for f in fields(record_type))
         assert is_job == issubclass(record_type, JobState)
+
+
+def test_a_metric_point_is_an_immutable_record_with_named_fields() -> None:
+    # MetricPoint is a NamedTuple (for since()'s speed): immutable like the dataclasses,
+    # same attribute names, and unreadable_fields() still finds its marked values.
+    moment = datetime(2024, 1, 2, 3, 4, 5)
+    bad = Unreadable("abc", "not a number")
+    point = MetricPoint(
+        id=1,
+        run_id=2,
+        name="loss",
+        split=SplitEnum.TRAIN,
+        level=LevelEnum.STEP,
+        step=3,
+        value=bad,
+        timestamp=moment,
+    )
+    assert (point.id, point.run_id, point.name, point.split, point.step, point.timestamp) == (
+        1,
+        2,
+        "loss",
+        SplitEnum.TRAIN,
+        3,
+        moment,
+    )
+    with pytest.raises(AttributeError):
+        point.value = 0.5  # type: ignore[misc]
+    assert unreadable_fields(point) == {"value": bad}
+    assert unreadable_fields(point._replace(value=0.5)) == {}

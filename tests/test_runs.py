@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import peewee
 import pytest
 from helpers import file_tree, plant_dataset, plant_session, row_counts
 
@@ -368,3 +369,29 @@ def test_delete_removes_rows_and_files(store: Store, session_id: int) -> None:
     with pytest.raises(errors.ValidationError):
         runs.delete(None)  # type: ignore[arg-type]
     assert snapshot(store) == before
+
+
+def test_list_reads_rows_below_the_orm_exactly_as_get_does(store: Store, session_id: int) -> None:
+    # runs.list converts the driver's tuples itself (no Peewee model per row): every
+    # column must read as the model-based runs.get reads it, hand-edited values included.
+    clean_session = make_session("clean")
+    clean = [runs.create(clean_session, f"c{i}", "Model", {"lr": i / 10}).id for i in range(3)]
+    runs.deliver(clean[1])
+    assert runs.list(clean_session) == [runs.get(run_id) for run_id in clean]
+    ids = [runs.create(session_id, f"r{i}", "Model", {"lr": i / 10}).id for i in range(4)]
+    edits: list[tuple[str, str, int]] = [
+        ("parameters", '{"lr": 0.1', ids[1]),  # invalid JSON
+        ("description", "plain", ids[3]),
+    ]
+    if isinstance(store.db, peewee.SqliteDatabase):  # PostgreSQL's timestamp columns refuse text
+        edits += [
+            ("created", "2024-01-02T03:04:05", ids[2]),  # not the shape the store writes
+            ("last_modified", "2024-01-02 03:04:05.25", ids[2]),  # two fraction digits
+            ("created", "2024-01-02", ids[3]),
+            ("last_modified", "yesterday", ids[3]),
+        ]
+    param = store.db.param
+    for column, value, run_id in edits:
+        store.db.execute_sql(f'UPDATE run SET "{column}" = {param} WHERE id = {param}', (value, run_id))
+    assert runs.list(session_id) == [runs.get(run_id) for run_id in ids]
+    assert [r.id for r in runs.list(session_id, limit=2, offset=1)] == ids[1:3]
