@@ -26,6 +26,7 @@ from dashai_store import (
     predictions,
     runs,
 )
+from dashai_store.explainers import Kind
 
 from .queue import JobQueue
 
@@ -50,6 +51,12 @@ def plain(value: Any) -> Any:
     return value
 
 
+def as_json(value: Any) -> Json:
+    """A record (or dict) as the JSON object an endpoint answers."""
+    answer: Json = plain(value)
+    return answer
+
+
 # -- datasets ----------------------------------------------------------------------------------
 
 
@@ -59,16 +66,16 @@ def upload_dataset(queue: JobQueue, name: str, upload: Path) -> Json:
     huey_id = queue.new_id()
     delivered = datasets.deliver(pending.id, huey_id)
     queue.enqueue("dataset", pending.id, huey_id, path=str(upload))
-    return plain(delivered)  # type: ignore[no-any-return]
+    return as_json(delivered)
 
 
 def get_dataset(dataset_id: int) -> Json:
-    return plain(datasets.get(dataset_id))  # type: ignore[no-any-return]
+    return as_json(datasets.get(dataset_id))
 
 
 def dataset_sample(dataset_id: int) -> Json:
     """GET /dataset/{id}/sample: the columns and their values."""
-    return datasets.load_table(dataset_id).to_pydict()
+    return as_json(datasets.load_table(dataset_id).to_pydict())
 
 
 def delete_dataset(dataset_id: int) -> None:
@@ -80,7 +87,7 @@ def delete_dataset(dataset_id: int) -> None:
 
 def create_model_session(body: Json) -> Json:
     """POST /model-session: ``splits`` arrives as JSON text (the front end stringifies it)."""
-    return plain(  # type: ignore[no-any-return]
+    return as_json(
         model_sessions.create(
             body["dataset_id"],
             body["name"],
@@ -105,14 +112,14 @@ def create_run(body: Json) -> Json:
         optimizer_name=body.get("optimizer_name", ""),
         goal_metric=body.get("goal_metric", ""),
     )
-    return plain(run)  # type: ignore[no-any-return]
+    return as_json(run)
 
 
 def enqueue_model_job(queue: JobQueue, run_id: int) -> Json:
     """POST /job (ModelJob): delivered without the job id; the worker writes it at start."""
     runs.deliver(run_id)
     queue.enqueue("model", run_id)
-    return plain(runs.get(run_id))  # type: ignore[no-any-return]
+    return as_json(runs.get(run_id))
 
 
 class LiveMetrics:
@@ -164,7 +171,7 @@ def predict(queue: JobQueue, run_id: int, dataset_id: int) -> Json:
     prediction = predictions.create(run_id, dataset_id)
     predictions.deliver(prediction.id)
     queue.enqueue("predict", prediction.id)
-    return plain(prediction)  # type: ignore[no-any-return]
+    return as_json(prediction)
 
 
 def prediction_results(prediction_id: int) -> Json:
@@ -178,7 +185,7 @@ def prediction_results(prediction_id: int) -> Json:
 
 
 def create_notebook(dataset_id: int, name: str) -> Json:
-    return plain(notebooks.create(dataset_id, name=name))  # type: ignore[no-any-return]
+    return as_json(notebooks.create(dataset_id, name=name))
 
 
 def add_converter(queue: JobQueue, notebook_id: int, converter: str, parameters: Json) -> Json:
@@ -187,7 +194,7 @@ def add_converter(queue: JobQueue, notebook_id: int, converter: str, parameters:
     huey_id = queue.new_id()
     delivered = notebooks.deliver(step.id, huey_id)
     queue.enqueue("converter", step.id, huey_id)
-    return plain(delivered)  # type: ignore[no-any-return]
+    return as_json(delivered)
 
 
 def notebook_state(notebook_id: int) -> Json:
@@ -205,7 +212,7 @@ def create_explorer(queue: JobQueue, notebook_id: int, body: Json) -> Json:
     )
     explorers.deliver(explorer.id)
     queue.enqueue("explorer", explorer.id)
-    return plain(explorer)  # type: ignore[no-any-return]
+    return as_json(explorer)
 
 
 def explorer_result(explorer_id: int) -> Json:
@@ -213,24 +220,24 @@ def explorer_result(explorer_id: int) -> Json:
 
 
 def undo(notebook_id: int) -> Json:
-    return plain(notebooks.undo(notebook_id))  # type: ignore[no-any-return]
+    return as_json(notebooks.undo(notebook_id))
 
 
 def save_as_dataset(notebook_id: int, name: str) -> Json:
-    return plain(notebooks.save_as_dataset(notebook_id, name))  # type: ignore[no-any-return]
+    return as_json(notebooks.save_as_dataset(notebook_id, name))
 
 
 # -- generative -----------------------------------------------------------------------------
 
 
 def create_generative_session(body: Json) -> Json:
-    return plain(  # type: ignore[no-any-return]
+    return as_json(
         generative.create_session(body["name"], body["task_name"], body["model_name"], body["parameters"])
     )
 
 
 def update_generative_parameters(session_id: int, changes: Json) -> Json:
-    return plain(generative.update_parameters(session_id, changes))  # type: ignore[no-any-return]
+    return as_json(generative.update_parameters(session_id, changes))
 
 
 def parameter_history_diff(session_id: int) -> list[Json]:
@@ -252,7 +259,7 @@ def generate(queue: JobQueue, session_id: int, prompt: str) -> Json:
     huey_id = queue.new_id()
     delivered = generative.deliver(process.id, huey_id)
     queue.enqueue("generative", process.id, huey_id)
-    return plain(delivered)  # type: ignore[no-any-return]
+    return as_json(delivered)
 
 
 def process_outputs(process_id: int) -> list[Json]:
@@ -282,10 +289,10 @@ def add_plugin_to_db(plugin: Json) -> Json:
         summary=plugin.get("summary", ""),
         tags=plugin.get("tags", ()),
     )
-    return plain(record)  # type: ignore[no-any-return]
+    return as_json(record)
 
 
-def create_explainer(queue: JobQueue, kind: str, body: Json) -> Json:
+def create_explainer(queue: JobQueue, kind: Kind, body: Json) -> Json:
     """POST /explainer/global or /explainer/local, then its ExplainerJob."""
     if kind == "global":
         record: Any = explainers.create_global(body["run_id"], body["name"], body["explainer_name"], {})
@@ -293,22 +300,22 @@ def create_explainer(queue: JobQueue, kind: str, body: Json) -> Json:
         record = explainers.create_local(
             body["run_id"], body["dataset_id"], body["name"], body["explainer_name"], {}, {}, body["scope"]
         )
-    explainers.deliver(kind, record.id)  # type: ignore[arg-type]
+    explainers.deliver(kind, record.id)
     queue.enqueue("explainer", record.id, kind=kind)
-    return plain(record)  # type: ignore[no-any-return]
+    return as_json(record)
 
 
-def explainer_result(kind: str, explainer_id: int) -> Json:
+def explainer_result(kind: Kind, explainer_id: int) -> Json:
     return {
-        **plain(explainers.get(kind, explainer_id)),  # type: ignore[call-overload]
-        "explanation": explainers.load_explanation(kind, explainer_id),  # type: ignore[arg-type]
-        "plot": explainers.load_plot(kind, explainer_id, as_figure=False),  # type: ignore[arg-type]
+        **plain(explainers.get(kind, explainer_id)),
+        "explanation": explainers.load_explanation(kind, explainer_id),
+        "plot": explainers.load_plot(kind, explainer_id, as_figure=False),
     }
 
 
 def find_entity_by_huey_id(huey_id: str) -> Json | None:
     found = jobs.find(huey_id)
-    return None if found is None else plain(found)  # type: ignore[no-any-return]
+    return None if found is None else as_json(found)
 
 
 _GETTERS: dict[str, Callable[[int], Any]] = {

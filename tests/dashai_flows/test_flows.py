@@ -21,6 +21,7 @@ import pytest
 
 from dashai_store import errors, model_sessions, predictions, runs
 from dashai_store.database import Store
+from dashai_store.explainers import Kind
 
 from . import api
 from .queue import STOP, JobQueue
@@ -80,6 +81,10 @@ def worker(store: Store, database_url: str | None, tmp_path: Path) -> Iterator[W
 
 def ended(status: str) -> bool:
     return status in ("FINISHED", "ERROR")
+
+
+def job_ended(table: str, row_id: int) -> Callable[[], bool]:
+    return lambda: ended(api.job_status(table, row_id))
 
 
 def test_dashai_flows_between_an_api_and_a_worker_process(
@@ -258,7 +263,7 @@ def test_dashai_flows_between_an_api_and_a_worker_process(
     assert sorted(first["tags"]) == ["Model", "Package"] and again["tags"] == ["Model"]
 
     # -- explainers: global and local, both reading the run's split indexes ------------------
-    made = [
+    made: list[tuple[Kind, dict[str, Any]]] = [
         (
             "global",
             api.create_explainer(
@@ -281,9 +286,7 @@ def test_dashai_flows_between_an_api_and_a_worker_process(
         ),
     ]
     for kind, record in made:
-        worker.wait_for(
-            f"the {kind} explainer", lambda k=kind, r=record: ended(api.job_status(f"{k}_explainer", r["id"]))
-        )
+        worker.wait_for(f"the {kind} explainer", job_ended(f"{kind}_explainer", record["id"]))
         result = api.explainer_result(kind, record["id"])
         assert result["status"] == "FINISHED" and result["explanation"] == {"kind": kind, "rows_explained": 4}
         assert result["plot"]["data"][0]["type"] == "bar"
