@@ -49,6 +49,7 @@ from .cascade import delete_rows
 from .clock import utcnow
 from .database import in_transaction, reads, writes
 from .enums import LevelEnum, RunStatus, coerce
+from .files import plots as plots_io
 from .lifecycle import DELIVERED, NOT_STARTED, STARTED, move
 from .records import RunRecord, RunWithMetrics, to_record
 from .rows import Jobs, check_id, check_json, check_name, check_text, fetch, require
@@ -126,7 +127,9 @@ def create(
     ``split_indexes`` any JSON value (DashAI stores the row indexes of each split; JSON
     text is decoded, see :func:`set_split_indexes`). ``plots`` imports existing figures
     (DashAI's ``upload_run``): kind (one of :data:`PLOT_KINDS`) -> a Plotly figure, its dict
-    or JSON text, or the ``pathlib.Path`` of a file holding figure JSON; each is copied
+    or JSON text, or the ``pathlib.Path`` of a file holding figure JSON or a pickled figure
+    (DashAI's ``plot_*_path`` files, read as data only: a pickle naming any other class is
+    refused with ValidationError and nothing of it runs); each is copied
     into ``runs/<id>/plots/<kind>.json`` (the source file is left alone).
     Raises NotFound for an unknown session and ValidationError for a bad argument (an
     unreadable plot file among them); nothing is written then.
@@ -188,6 +191,10 @@ def _check_plots(plots: object) -> dict[str, str]:
             except OSError as exc:
                 raise errors.ValidationError(f"the {kind} plot file {figure} cannot be read: {exc}") from None
         try:
+            if isinstance(figure, bytes) and plots_io.looks_pickled(figure):
+                # DashAI's upload_run hands over its pickled plot files: read as data only.
+                figures[kind] = plots_io.figure_json_from_pickle(figure)
+                continue
             figures[kind] = files.figure_json(figure)
         except errors.ValidationError as exc:
             raise errors.ValidationError(f"the {kind} plot: {exc}") from None

@@ -6,16 +6,18 @@ adoption, so that what the plan announces is exactly what the adoption does.
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import pickle
 import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
+
+from ..files.plots import figure_from_pickle
+
+__all__ = ["figure_from_pickle"]  # re-exported: the survey and the adoption import it from here
 
 #: Set to an IANA zone name (e.g. ``America/Santiago``) to say in which zone the legacy
 #: database's naive timestamps were written; by default the adopting machine's local zone.
@@ -150,57 +152,6 @@ def rebase(text: str | None, root: tuple[str, ...] | None) -> str | None:
 
 
 # -- pickles --------------------------------------------------------------------------------------------
-
-
-class _DataOnlyUnpickler(pickle.Unpickler):
-    """Unpickles plain data (dicts, lists, numbers, text) and Plotly figure objects only.
-
-    Any other class is refused before it is looked up, so loading a legacy plot to
-    convert it to JSON cannot run arbitrary code.
-    """
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module.startswith("plotly.graph_objs") and not name.startswith("_"):
-            import importlib
-
-            cls = getattr(importlib.import_module(module), name)
-            from plotly.basedatatypes import BaseFigure, BasePlotlyType
-
-            if isinstance(cls, type) and issubclass(cls, (BaseFigure, BasePlotlyType)):
-                return cls
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a legacy pickle")
-
-
-def _plain(value: Any) -> Any:
-    to_dict = getattr(value, "to_plotly_json", None) or getattr(value, "to_dict", None)
-    if callable(to_dict) and not isinstance(value, dict):
-        return json.loads(json.dumps(to_dict(), default=_json_default))
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _json_default(value: Any) -> Any:
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
-
-
-def figure_from_pickle(data: bytes) -> str | None:
-    """Plotly JSON text for a legacy pickled plot (a figure, a figure dict, or a list of
-    them); None when the pickle holds anything else or needs a class not allowed."""
-    try:
-        value = _plain(_DataOnlyUnpickler(io.BytesIO(data)).load())
-    except Exception:  # a refused class, a truncated file, anything: not convertible
-        return None
-    items = value if isinstance(value, list) else [value]
-    if not items or not all(isinstance(v, dict) and ("data" in v or "layout" in v) for v in items):
-        return None
-    try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=True)
-    except (TypeError, ValueError):
-        return None
 
 
 def is_json_file(data: bytes) -> bool:
