@@ -755,6 +755,8 @@ def since(
     A live chart starts at 0 and passes back the cursor it was given; it sees every newly
     logged point exactly once, whatever other processes write meanwhile (see the module
     note on PostgreSQL). ``limit`` caps one answer; the cursor then resumes after it.
+    A LAST or LAST_OUTER value logged again replaces its row in place (same id), so a
+    cursor past that id does not see the new value: read summaries with :func:`latest`.
 
     >>> points, cursor = metrics.since(run.id)            # doctest: +SKIP
     >>> more, cursor = metrics.since(run.id, cursor)      # doctest: +SKIP
