@@ -24,10 +24,11 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pairs import alternate
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -134,14 +135,7 @@ def bench_load_table(workdir: Path) -> dict[str, Any]:
 
         ours()
         base()  # warm-up: the file in the page cache, the connection open
-        ours_s: list[float] = []
-        base_s: list[float] = []
-        for repeat in range(repeats):
-            order = [(ours, ours_s), (base, base_s)]
-            for fn, samples in order if repeat % 2 == 0 else reversed(order):
-                start = time.perf_counter()
-                fn()
-                samples.append(time.perf_counter() - start)
+        ours_s, base_s = alternate(ours, base, repeats)
     ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
     return {
         "value": loads / statistics.median(ours_s),

@@ -35,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_metrics import _new_run
+from pairs import alternate
 
 RUN_METRICS = 100  # points per deleted run
 MODEL_FLOATS = 20_000  # the model: a list of floats, about 180 kB pickled
@@ -158,14 +159,7 @@ def bench_list(workdir: Path) -> dict[str, Any]:
                 return len(raw.execute(sql, (session,)).fetchall())
 
             assert ours() == base() == count  # also warms both connections' caches
-            ours_s: list[float] = []
-            base_s: list[float] = []
-            for repeat in range(repeats):
-                order = [(ours, ours_s), (base, base_s)]
-                for fn, samples in order if repeat % 2 == 0 else reversed(order):
-                    start = time.perf_counter()
-                    fn()
-                    samples.append(time.perf_counter() - start)
+            ours_s, base_s = alternate(ours, base, repeats)
         finally:
             raw.close()
     ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
