@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench_metrics import new_run
+
 RATE = 50_000
 SPLITS = ("TRAIN", "VALIDATION")
 
@@ -50,25 +52,6 @@ def _store(home: Path) -> Iterator[Any]:
         yield store
 
 
-def _new_run(name: str) -> int:
-    from dashai_store import models, runs
-    from dashai_store.clock import utcnow
-
-    now = utcnow()
-    dataset = models.Dataset.create(name=f"bench-{name}", created=now, last_modified=now)
-    session = models.ModelSession.create(
-        dataset=dataset,
-        name=f"bench-{name}",
-        task_name="TabularClassificationTask",
-        input_columns=["x"],
-        output_columns=["y"],
-        splits={"train": 1.0},
-        created=now,
-        last_modified=now,
-    ).id
-    return runs.create(session, name, "Model", {}).id
-
-
 def bench_logger(workdir: Path) -> dict[str, Any]:
     from dashai_store import metrics
 
@@ -76,9 +59,9 @@ def bench_logger(workdir: Path) -> dict[str, Any]:
     points = [_point(i) for i in range(count)]
     ours_s: list[float] = []
     base_s: list[float] = []
-    with _store(workdir / "home"):
+    with _store(workdir / "home") as store:
         for repeat in range(repeats):
-            ours_run, base_run = _new_run(f"ours-{repeat}"), _new_run(f"base-{repeat}")
+            ours_run, base_run = new_run(store), new_run(store)
 
             def ours(run_id: int = ours_run) -> None:
                 with metrics.logger(run_id) as logger:
@@ -106,8 +89,8 @@ def bench_logger(workdir: Path) -> dict[str, Any]:
 def bench_concurrent(workdir: Path) -> dict[str, Any]:
     duration = 3.0 if _quick() else 20.0
     home = workdir / "home"
-    with _store(home):
-        run_a, run_b = _new_run("a"), _new_run("b")
+    with _store(home) as store:
+        run_a, run_b = new_run(store), new_run(store)
     me = str(Path(__file__).resolve())
 
     def spawn(*args: object) -> subprocess.Popen[str]:
@@ -190,8 +173,8 @@ def bench_latency(workdir: Path) -> dict[str, Any]:
     points = [_point(i) for i in range(count)]
     clock = time.perf_counter_ns
     check = metrics.checked_point
-    with _store(workdir / "home"):
-        run_id = _new_run("latency")
+    with _store(workdir / "home") as store:
+        run_id = new_run(store)
         ours_ns: list[int] = []
         with metrics.logger(run_id) as logger:
             log = logger.log

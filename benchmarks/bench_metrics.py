@@ -88,7 +88,8 @@ def _store(workdir: Path, label: str) -> Iterator[tuple[Any, sqlite3.Connection]
 _SESSION: dict[Path, int] = {}
 
 
-def _new_run(store: Any) -> int:
+def new_run(store: Any) -> int:
+    """A fresh run in the store's one benchmark session (made on first use)."""
     from dashai_store import models, runs
     from dashai_store.clock import utcnow
 
@@ -166,7 +167,7 @@ def bench_log_many(workdir: Path) -> dict[str, Any]:
     base_s: list[float] = []
     with _store(workdir, "log-many") as (store, raw):
         for repeat in range(repeats):
-            ours_run, base_run = _new_run(store), _new_run(store)
+            ours_run, base_run = new_run(store), new_run(store)
             stamp = utcnow().isoformat(" ")
             rows = [(base_run, n, v, s, lv, st, stamp) for n, s, lv, st, v in points]
 
@@ -193,7 +194,7 @@ def bench_log(workdir: Path) -> dict[str, Any]:
     base_s: list[float] = []
     with _store(workdir, "log") as (store, raw):
         for repeat in range(repeats):
-            ours_run, base_run = _new_run(store), _new_run(store)
+            ours_run, base_run = new_run(store), new_run(store)
 
             def ours(run_id: int = ours_run) -> None:
                 log = metrics.log
@@ -221,7 +222,7 @@ def bench_history_table(workdir: Path) -> dict[str, Any]:
     ours_s: list[float] = []
     base_s: list[float] = []
     with _store(workdir, "history") as (store, raw):
-        run_id = _new_run(store)
+        run_id = new_run(store)
         metrics.log_many(run_id, _points(count))
         sql = f"SELECT {metrics._POINT_COLUMNS} FROM metric WHERE run_id = ?{store.dialect.history_order}"
 
@@ -257,7 +258,7 @@ def bench_log_many_enums(workdir: Path) -> dict[str, Any]:
     base_s: list[float] = []
     with _store(workdir, "log-many-enums") as (store, _raw):
         for repeat in range(repeats):
-            ours_run, base_run = _new_run(store), _new_run(store)
+            ours_run, base_run = new_run(store), new_run(store)
 
             def ours(run_id: int = ours_run) -> None:
                 metrics.log_many(run_id, given)
@@ -277,7 +278,7 @@ def bench_latest(workdir: Path) -> dict[str, Any]:
 
     count, calls, repeats = (100_000, 200, 5) if _quick() else (1_000_000, 2_000, 7)
     with _store(workdir, "latest") as (store, raw):
-        run_id = _new_run(store)
+        run_id = new_run(store)
         chunk = _points(100_000)
         for start in range(0, count, len(chunk)):
             metrics.log_many(
@@ -319,7 +320,7 @@ def bench_since(workdir: Path) -> dict[str, Any]:
     ours_s: list[float] = []
     base_s: list[float] = []
     with _store(workdir, "since") as (store, raw):
-        run_id = _new_run(store)
+        run_id = new_run(store)
         metrics.log_many(run_id, _points(count))
         sql = f"SELECT {metrics._POINT_COLUMNS} FROM metric WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
 

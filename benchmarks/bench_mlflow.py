@@ -41,7 +41,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_metrics import _new_run, _points, _store
+from bench_metrics import _points, _store, new_run
 
 HERE = Path(__file__).resolve().parent
 SIDE = HERE / "mlflow_side.py"
@@ -163,9 +163,9 @@ def bench_log_batch(workdir: Path) -> dict[str, Any]:
     points = _points(count)
     ours_s: list[float] = []
     with _store(workdir, "log-batch") as (store, _raw):
-        metrics.log_many(_new_run(store), points[:1000])  # warm-up: statements prepared, pages cached
+        metrics.log_many(new_run(store), points[:1000])  # warm-up: statements prepared, pages cached
         for _ in range(repeats):
-            run_id = _new_run(store)
+            run_id = new_run(store)
             start = time.perf_counter()
             metrics.log_many(run_id, points)
             ours_s.append(time.perf_counter() - start)
@@ -194,7 +194,7 @@ def bench_get_metric_history(workdir: Path) -> dict[str, Any]:
     name, split = HISTORY
     ours_s: list[float] = []
     with _store(workdir, "get-history") as (store, _raw):
-        run_id = _new_run(store)
+        run_id = new_run(store)
         metrics.log_many(run_id, _points(count))
         points = metrics.history(run_id, name=name, split=split)  # warm-up
         if len(points) != side["history_points"]:

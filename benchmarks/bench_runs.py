@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_metrics import _new_run
+from bench_metrics import new_run
 from pairs import alternate
 
 RUN_METRICS = 100  # points per deleted run
@@ -53,11 +53,11 @@ def _build(home: Path, count: int) -> list[int]:
     ids = []
     with open_store(home) as store:
         for _ in range(count):
-            run_id = _new_run(store)
+            run_id = new_run(store)
             metrics.log_many(run_id, [("loss", "TRAIN", "STEP", step, 0.5) for step in range(RUN_METRICS)])
             runs.save_model(run_id, model)
             ids.append(run_id)
-        _new_run(store)  # a neighbour, so the deletes have to pick the runs' rows out
+        new_run(store)  # a neighbour, so the deletes have to pick the runs' rows out
     # Closing the last connection checkpoints the WAL into db.sqlite; a copy of the folder
     # is then the whole database and its files.
     return ids
@@ -137,7 +137,7 @@ def bench_list(workdir: Path) -> dict[str, Any]:
     count, repeats = (1_000, 5) if _quick() else (LIST_RUNS, 7)
     home = workdir / "list"
     with open_store(home) as store:
-        first = runs.get(_new_run(store))
+        first = runs.get(new_run(store))
         columns = [field.column_name for field in models.Run._meta.sorted_fields]
         names = ", ".join(f'"{column}"' for column in columns)
         raw = _raw_connection(home / "db.sqlite")

@@ -152,3 +152,25 @@ def settle_files(home: Path) -> None:
     gc.collect()
     cascade.finish_pending_deletions()
     files.wait_for_trash(home)
+
+
+#: Enough legacy metric rows that an adoption's transaction spills SQLite's page cache to
+#: the database file (a kill then leaves ``db.sqlite-journal`` hot).
+LEGACY_BULK_METRICS = 200_000
+
+
+def add_legacy_bulk_metrics(home: Path) -> None:
+    """Add :data:`LEGACY_BULK_METRICS` STEP metrics of run 1 to a legacy home's database."""
+    import sqlite3
+
+    conn = sqlite3.connect(home / "db.sqlite")
+    try:
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+            "INSERT INTO metric (id, run_id, split, level, name, value, step, timestamp) "
+            "SELECT 10000 + i, 1, 'TRAIN', 'STEP', 'bulk', i * 0.5, 1000 + i, '2026-04-22 05:58:14' FROM n",
+            (LEGACY_BULK_METRICS,),
+        )
+        conn.commit()
+    finally:
+        conn.close()

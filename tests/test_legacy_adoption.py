@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import LEGACY_BULK_METRICS, add_legacy_bulk_metrics
 from migration_fixtures.support import BASE
 
 from dashai_store import (
@@ -440,23 +441,8 @@ def test_conversions() -> None:
 # -- issue 14: kills during the adoption, rows set aside -------------------------------------------
 
 
-BULK_METRICS = 200_000  # enough rows that the rebuild spills SQLite's page cache
-
-
-def _bulk(home: Path) -> None:
-    """Legacy metrics by the hundred thousand: the adoption's transaction then spills its
-    page cache to the database file, so a kill leaves ``db.sqlite-journal`` hot."""
-    conn = sqlite3.connect(home / "db.sqlite")
-    try:
-        conn.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
-            "INSERT INTO metric (id, run_id, split, level, name, value, step, timestamp) "
-            "SELECT 10000 + i, 1, 'TRAIN', 'STEP', 'bulk', i * 0.5, 1000 + i, '2026-04-22 05:58:14' FROM n",
-            (BULK_METRICS,),
-        )
-        conn.commit()
-    finally:
-        conn.close()
+BULK_METRICS = LEGACY_BULK_METRICS
+_bulk = add_legacy_bulk_metrics  # the adoption's transaction then leaves a hot journal
 
 
 @pytest.mark.parametrize("point", adoption.KILL_POINTS)

@@ -32,7 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from helpers import plant_session
+from helpers import LEGACY_BULK_METRICS, add_legacy_bulk_metrics, plant_session
 
 from dashai_store import datasets, maintenance, open_store, runs
 from dashai_store.legacy import adoption
@@ -45,7 +45,7 @@ SEED = seed_from("DASHAI_CRASH_SEED")
 FIXTURE = REPO.parent / "shared" / "fixtures" / "dashai-legacy-home"
 if not FIXTURE.is_dir():
     FIXTURE = Path("/work/shared/fixtures/dashai-legacy-home")
-BULK_METRICS = 200_000
+BULK_METRICS = LEGACY_BULK_METRICS
 
 
 def _run(args: list[str]) -> subprocess.Popen[str]:
@@ -110,17 +110,7 @@ def _legacy_home(target: Path) -> Path:
     shutil.copytree(FIXTURE, target)
     for path in [target, *target.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    conn = sqlite3.connect(target / "db.sqlite")
-    try:
-        conn.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
-            "INSERT INTO metric (id, run_id, split, level, name, value, step, timestamp) "
-            "SELECT 10000 + i, 1, 'TRAIN', 'STEP', 'bulk', i * 0.5, 1000 + i, '2026-04-22 05:58:14' FROM n",
-            (BULK_METRICS,),
-        )
-        conn.commit()
-    finally:
-        conn.close()
+    add_legacy_bulk_metrics(target)
     return target
 
 
