@@ -48,10 +48,12 @@ def test_the_promotion_of_the_current_save_repoints_the_row(store: Store) -> Non
     entry = {**row.artifacts["model"], "path": staged}
     models.Run.update(artifacts={**row.artifacts, "model": entry}).where(models.Run.id == run_id).execute()
 
-    promoted = artifacts._repoint(models.Run, run_id, "model", None, staged, files.layout.run_model(run_id))
+    final = files.layout.run_model(run_id)
+
+    promoted = artifacts._repoint(models.Run, run_id, "model", None, staged, final)
 
     assert promoted is True
-    assert models.Run.get_by_id(run_id).artifacts["model"] == {**entry, "path": files.layout.run_model(run_id)}
+    assert models.Run.get_by_id(run_id).artifacts["model"] == {**entry, "path": final}
 
 
 def test_a_late_promotion_checks_the_path_column_too(store: Store) -> None:
