@@ -138,6 +138,43 @@ def test_status_and_dry_run_on_a_migrated_store(home: Path, database_url: str | 
     assert _state(home, database_url) == before
 
 
+def test_status_and_dry_run_refuse_a_database_not_made_by_dashai_store(
+    home: Path, database_url: str | None
+) -> None:
+    db = connect(home, database_url)
+    try:
+        db.execute_sql("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        db.execute_sql("INSERT INTO notes (id, body) VALUES (1, 'keep me')")
+    finally:
+        db.close()
+    before = _state(home, database_url)
+    target = target_args(home, database_url)
+    for mode in ("--status", "--dry-run"):
+        proc = run_script(*target, mode)
+        assert proc.returncode == 1, f"{mode}: {proc.stdout}{proc.stderr}"
+        assert "refused:" in proc.stdout
+        assert "up to date" not in proc.stdout
+    assert _state(home, database_url) == before
+
+
+def test_status_lists_steps_the_code_does_not_know_and_exits_3(home: Path, database_url: str | None) -> None:
+    target = target_args(home, database_url)
+    assert run_script(*target).returncode == 0
+    db = connect(home, database_url)
+    try:
+        db.execute_sql(
+            "INSERT INTO dashai_schema_migration "
+            "(sequence, id, checksum, applied_at, library_version, duration_ms) "
+            "VALUES (9999, '9999_future', '', '2100-01-01', '99.0', 0)"
+        )
+    finally:
+        db.close()
+    proc = run_script(*target, "--status")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "unknown step (newer code): 9999_future" in proc.stdout
+    assert "refused: the database is newer than this code" in proc.stdout
+
+
 def test_history_lists_the_applied_steps(home: Path, database_url: str | None) -> None:
     target = target_args(home, database_url)
     assert run_script(*target, "--history").stdout == ""
