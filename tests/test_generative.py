@@ -607,3 +607,30 @@ def test_outer_transaction_rollback_takes_payload_files_back(store: Store) -> No
         caller_work()
     assert row_counts(store.db) == counts
     assert file_tree(store.home) == tree
+
+
+# A RIFF container is WebP only with "WEBP" at bytes 8-12; a WAV (RIFF....WAVE) or a
+# truncated header is stored as plain bytes, never named .webp.
+IMAGE_KINDS = [
+    (b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(20), ".webp"),
+    (b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(20), ".bin"),
+    (b"RIFF\x24\x00\x00\x00xWEBP", ".bin"),
+    (b"RIFF\x24\x00\x00\x00WEB", ".bin"),
+    (b"\xff\xd8\xff\xe0" + bytes(10), ".jpg"),
+    (b"GIF89a" + bytes(10), ".gif"),
+    (b"BM" + bytes(10), ".bmp"),
+    (b"not an image", ".bin"),
+    (b"text that mentions BM and GIF89a", ".bin"),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "suffix"), IMAGE_KINDS, ids=[s + str(i) for i, (_, s) in enumerate(IMAGE_KINDS)]
+)
+def test_an_image_file_is_named_by_what_its_bytes_are(sqlite_store: Store, data: bytes, suffix: str) -> None:
+    session = generative.create_session("img", "TextToImage", "sd", {})
+    process = generative.create_process(session.id, [("image", data)])
+    [payload] = generative.payloads(process.id)
+    assert payload.file_path is not None
+    assert payload.file_path.suffix == suffix
+    assert payload.value == data == payload.file_path.read_bytes()
