@@ -661,3 +661,16 @@ def test_delete_removes_every_row_and_every_file_of_the_cascade(store: Store) ->
         datasets.get(doomed_id)
     assert datasets.load_table(kept_id).equals(sample())
     assert [s.dataset_id for s in model_sessions.list()] == [kept_id, kept_id]
+
+
+def test_lineage_keeps_nan_and_infinities_on_every_backend(store: Store) -> None:
+    # Converter parameters recorded as lineage can be NaN or infinite (a threshold of inf);
+    # the JSON columns keep them, as the metric values do, rather than refusing the dataset.
+    lineage = {"threshold": math.inf, "fill": math.nan, "bounds": [-math.inf, 0.5]}
+    ds = datasets.create("with-specials", pa.table({"x": [1.0]}), lineage=lineage)
+
+    stored = datasets.get(ds.id).lineage
+    assert stored is not None
+    assert stored["threshold"] == math.inf
+    assert math.isnan(stored["fill"])
+    assert stored["bounds"] == [-math.inf, 0.5]
