@@ -383,6 +383,20 @@ def test_gc_reports_progress(store: Store) -> None:
     assert ("remove", 5, 5) in ticks and any(t[0] == "scan" for t in ticks)
 
 
+def test_a_long_scan_ticks_every_thousand_files_before_it_knows_the_total(sqlite_store: Store) -> None:
+    # A home of thousands of files (a long-lived one with many runs) must show life while
+    # the walk goes on: a tick per 1,000 entries with total 0 (unknown), then the total.
+    junk = sqlite_store.home / "datasets" / "junk"
+    junk.mkdir(parents=True)
+    for i in range(2_500):
+        (junk / f"{i}.bin").write_bytes(b"")
+    ticks: list[tuple[str, int, int]] = []
+    maintenance.check(progress=lambda phase, done, total: ticks.append((phase, done, total)))
+    scan = [t for t in ticks if t[0] == "scan"]
+    assert scan[:2] == [("scan", 1_000, 0), ("scan", 2_000, 0)]
+    assert len(scan) == 3 and scan[-1][1] == scan[-1][2] >= 2_500
+
+
 # -- mark_interrupted -----------------------------------------------------------------------------
 
 
