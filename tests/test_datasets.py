@@ -674,3 +674,51 @@ def test_lineage_keeps_nan_and_infinities_on_every_backend(store: Store) -> None
     assert stored["threshold"] == math.inf
     assert math.isnan(stored["fill"])
     assert stored["bounds"] == [-math.inf, 0.5]
+
+
+# Losing the race for a pending dataset: the data is staged outside any transaction, so
+# between the pre-check and the claim another worker can attach its own data (or the user
+# delete the dataset). The claim then fails with the documented error, the staged file is
+# removed, and the winner's data is untouched. The other worker is a real process on the
+# same home; it acts right after our data is staged.
+RIVAL = """
+import sys
+import pyarrow as pa
+from dashai_store import open_store, datasets
+with open_store(sys.argv[1]):
+    if sys.argv[3] == "attach":
+        datasets.attach_data(int(sys.argv[2]), pa.table({"winner": [1, 2, 3]}))
+    else:
+        datasets.delete(int(sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize(("rival", "error"), [("attach", errors.AlreadyExists), ("delete", errors.NotFound)])
+def test_attach_data_losing_the_race_raises_and_leaves_the_winner(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, rival: str, error: type[errors.StoreError]
+) -> None:
+    import subprocess
+    import sys
+
+    pending = datasets.create_pending("contested")
+    real_stage = datasets._stage
+
+    def stage_then_lose(data: object, name: str) -> str:
+        staged = real_stage(data, name)
+        subprocess.run(
+            [sys.executable, "-c", RIVAL, str(sqlite_store.home), str(pending.id), rival],
+            check=True,
+            timeout=60,
+        )
+        return staged
+
+    monkeypatch.setattr(datasets, "_stage", stage_then_lose)
+    with pytest.raises(error):
+        datasets.attach_data(pending.id, sample())
+
+    incoming = [p.name for p in (sqlite_store.home / "datasets").iterdir() if p.name.startswith("incoming")]
+    assert incoming == []
+    if rival == "attach":
+        assert datasets.load_table(pending.id).column_names == ["winner"]
+    else:
+        assert models.Dataset.get_or_none(models.Dataset.id == pending.id) is None
