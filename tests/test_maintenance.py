@@ -234,6 +234,46 @@ def test_check_finds_each_planted_problem_and_gc_fixes_only_those(store: Store) 
     assert "missing" in advice and "do NOT run gc" in advice and "`dashai-store gc`" not in advice
 
 
+def test_gc_frees_a_recorded_deletion_in_place_and_removes_the_folder_it_emptied(store: Store) -> None:
+    # Fresh (not aged) on purpose: the folder gc itself emptied goes at once, grace or not.
+    doomed = store.home / "predictions/5001/results.arrow"
+    doomed.parent.mkdir(parents=True)
+    doomed.write_bytes(b"x" * 1234)
+    models.PendingDeletion.create(path="predictions/5001/results.arrow", created=utcnow())
+    ticks: list[tuple[str, int, int]] = []
+
+    result = maintenance.gc(
+        grace_s=3600, progress=lambda phase, done, total: ticks.append((phase, done, total))
+    )
+
+    assert rel_set(store, result.finished_deletions) == {"predictions/5001/results.arrow"}
+    assert result.bytes_freed == 1234  # removed in place, not moved to the trash for later
+    assert not (store.home / "predictions/5001").exists()
+    assert "predictions/5001" in rel_set(store, result.removed_folders)
+    assert ("pending deletions", 1, 1) in ticks
+    assert files.pending_deletions() == []
+
+
+def test_gc_reports_an_unowned_file_it_cannot_remove_and_goes_on(store: Store) -> None:
+    stuck = store.home / "runs/9001/stuck.bin"
+    loose = store.home / "runs/9002/loose.bin"
+    for path in (stuck, loose):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"junk")
+    age_tree(store.home)
+    # An immutable file (root cannot unlink it either) stands for one the OS refuses to remove.
+    if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available on this filesystem")
+    try:
+        result = maintenance.gc()
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=True)
+
+    assert [(path, "Operation not permitted" in why) for path, why in result.failed] == [(stuck, True)]
+    assert rel_set(store, result.removed_files) == {"runs/9002/loose.bin"}
+    assert stuck.exists() and not loose.exists()
+
+
 def test_gc_never_removes_a_file_a_pending_deletion_names_if_a_row_refers_to_it(store: Store) -> None:
     planted = plant_store()
     home = store.home
