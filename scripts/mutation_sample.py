@@ -11,7 +11,8 @@ tests run against it (``pytest -x -q``; a test failing or erroring kills the mut
 file is restored after every mutant, and on Ctrl-C. The score is killed / (killed +
 survived); a mutant whose tests time out counts as killed (the change hung them).
 
-Survivors are printed with their line: each is either a missing test or an equivalent change
+Text inside string literals is never mutated (a message's wording is not logic). Survivors
+are printed with their line: each is either a missing test or an equivalent change
 (one no behaviour can tell apart); the second kind is for a person to judge. Run it on a
 clean work tree: it edits the file it mutates.
 """
@@ -46,6 +47,13 @@ OPERATORS: tuple[tuple[str, str, str], ...] = (
     (r"(?<![\w.])([1-9]\d*)(?![\w.])", "<int+1>", "constant + 1"),
 )
 CALL_STATEMENT = re.compile(r"^(\s*)[\w.]+\(.*\)\s*$")
+STRING = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+
+
+def _masked(code: str) -> str:
+    """``code`` with the insides of its string literals blanked: a change to a message's
+    wording is not a mutant of the logic."""
+    return STRING.sub(lambda m: m.group(0)[0] + "_" * (len(m.group(0)) - 2) + m.group(0)[-1], code)
 
 
 @dataclass(frozen=True)
@@ -79,15 +87,19 @@ def candidates(source: list[str]) -> list[Mutant]:
     for index in _code_lines(source):
         line = source[index]
         code, _, _ = line.partition("  #")
+        masked = _masked(code)
         for pattern, replacement, label in OPERATORS:
-            match = re.search(pattern, code)
+            match = re.search(pattern, masked)
             if match is None:
                 continue
             if replacement == "<int+1>":
-                value = str(int(match.group(1)) + 1)
+                value = str(int(code[match.start(1) : match.end(1)]) + 1)
                 mutated = code[: match.start(1)] + value + code[match.end(1) :]
             else:
-                mutated = code[: match.start()] + match.expand(replacement) + code[match.end() :]
+                original = re.match(pattern, code[match.start() :], re.M)
+                if original is None:
+                    continue
+                mutated = code[: match.start()] + original.expand(replacement) + code[match.end() :]
             found.append(Mutant(index, label, mutated.rstrip("\n") + "\n"))
         if CALL_STATEMENT.match(code) and not code.rstrip().endswith(("(", ",")):
             indent = CALL_STATEMENT.match(code).group(1)  # type: ignore[union-attr]

@@ -127,6 +127,22 @@ def test_a_sound_store_reports_no_bad_rows(store: Store) -> None:
     assert datasets.get(ds.id).lineage is None
 
 
+def test_a_json_payload_edited_into_non_json_is_a_bad_row(store: Store) -> None:
+    # A payload's text is JSON only by its data type (not a JSON column): checked apart.
+    session = generative.create_session("s", task_name="t", model_name="m", parameters={})
+    process = generative.create_process(session.id, [("json", {"k": 1}), ("str", "{not json")])
+    json_payload, text_payload = generative.payloads(process.id)
+    _edit(store, f"UPDATE process_data SET data = '{{k: 1' WHERE id = {json_payload.id}")
+
+    report = maintenance.check()
+
+    assert [(b.table, b.row_id, b.column) for b in report.bad_rows] == [
+        ("process_data", json_payload.id, "data")
+    ]
+    assert isinstance(generative.payloads(process.id)[0].value, Unreadable)
+    assert generative.payloads(process.id)[1] == text_payload  # str payloads are never parsed
+
+
 def test_dashai_store_check_lists_the_bad_rows(store: Store, database_url: str | None) -> None:
     run_id = plant_run(plant_session(plant_dataset("d")))
     _edit(store, f"UPDATE run SET optimizer_parameters = '{{' WHERE id = {run_id}")
