@@ -19,6 +19,18 @@ from .source import Source, open_source
 Progress = Callable[[str, int, int], None]
 """``progress(phase, done, total)``: phase ``"files"`` counts bytes, ``"rows"`` rows."""
 
+#: Tests only (the reliability suite's kills): SIGKILL this process at the named point,
+#: one of :data:`KILL_POINTS`.
+KILL_ENV = "DASHAI_STORE_TEST_KILL_COPY"
+KILL_POINTS = ("marked", "file", "files", "rows", "before-commit", "committed")
+
+
+def kill_point(name: str) -> None:
+    if os.environ.get(KILL_ENV) == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
 
 def copy_home(
     source_home: str | os.PathLike[str],
@@ -78,6 +90,7 @@ def copy_home(
             "started": (marker or {}).get("started") or _now(),
         }
         destination.write_marker(dest_path, marker)
+        kill_point("marked")
         return _copy(source, state, marker, started, resumed=ours, progress=progress)
     finally:
         source.close()
@@ -104,8 +117,10 @@ def _copy(
             }
         if resumed:
             file_copy.remove_strays(state.home, found)
-        copied = file_copy.copy_files(source.home, state.home, found, recorded, progress)
-        table_rows = _copy_rows(source, store, progress)
+        copied = file_copy.copy_files(source.home, state.home, found, recorded, _killing(progress))
+        kill_point("files")
+        table_rows = _copy_rows(source, store, _killing(progress))
+        kill_point("committed")
         backend = store.backend
     marker.update(
         state=destination.DONE,
@@ -132,7 +147,21 @@ def _copy_rows(source: Source, store: Store, progress: Progress | None) -> dict[
             )
         copied = rows.copy_rows(source, store, progress)
         source.check_unchanged()  # before COMMIT: a source written meanwhile commits nothing
+        kill_point("before-commit")
     return copied
+
+
+def _killing(progress: Progress | None) -> Progress | None:
+    """``progress``, which also reaches the kill points inside the loops (``file``, ``rows``)."""
+    if KILL_ENV not in os.environ:
+        return progress
+
+    def report(phase: str, done: int, total: int) -> None:
+        kill_point({"files": "file", "rows": "rows"}.get(phase, phase))
+        if progress is not None:
+            progress(phase, done, total)
+
+    return report
 
 
 def _finish_committed(source: Source, state: destination.DestinationState, started: float) -> CopyRecord:

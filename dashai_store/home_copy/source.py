@@ -53,7 +53,8 @@ class Source:
             status = migrator.status()
         if not status.exists or not status.tables:
             raise errors.NotFound(f"no store to copy: {status.database} holds no tables")
-        migrator.check_usable(status)  # SchemaTooNew, a foreign database
+        if not status.legacy:
+            migrator.check_usable(status)  # SchemaTooNew, a foreign database
         if status.legacy or status.pending:
             raise errors.SchemaOutdated(
                 f"{status.database} is at {status.head or 'a legacy DashAI schema'}, older than this "
