@@ -712,11 +712,9 @@ def cmd_copy(args: argparse.Namespace) -> int:
     from . import errors
     from .home_copy import copy_home
 
-    if not args.home:
-        _fail("copy needs --home SRC (the store to copy)", EXIT_USAGE)
     try:
         record = copy_home(
-            args.home,
+            args.home if args.home else os.environ.get("DASHAI_HOME") or "~/.DashAI",
             database=args.database,
             to_home=args.to_home,
             to_database=args.to_database,
@@ -923,6 +921,7 @@ def _copy_parser(sub: Any) -> None:
         help="copy a whole store (rows with their ids, files) into an empty one",
         description="Copy every row (with its id) and every file of the store at --home SRC into "
         "--to-home DEST (its files; its database too unless --to-database URL names a PostgreSQL "
+        "one; --home defaults to $DASHAI_HOME or ~/.DashAI"
         "one), e.g. a desktop home into a team server. The destination must be empty; it is "
         "created and migrated. The source is never written. Run the same command again to "
         "finish an interrupted copy; after a finished one it says so and exits 0.",

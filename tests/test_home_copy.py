@@ -199,6 +199,20 @@ def test_source_and_destination_may_not_overlap(populated: Path) -> None:
     assert not (populated / "inside").exists()
 
 
+def test_a_source_at_an_older_version_is_refused_and_not_migrated(populated: Path, tmp_path: Path) -> None:
+    source = copy_tree(populated, tmp_path / "source")
+    conn = sqlite3.connect(source / "db.sqlite")
+    with conn:
+        last = conn.execute("SELECT MAX(sequence) FROM dashai_schema_migration").fetchone()[0]
+        conn.execute("DELETE FROM dashai_schema_migration WHERE sequence = ?", (last,))
+    conn.close()
+    before = tree(source)
+    result = _cli("copy", "--home", str(source), "--to-home", str(tmp_path / "dest"))
+    assert result.returncode == 4, result.stderr
+    assert f"dashai-store migrate --home {source}" in result.stderr
+    assert tree(source) == before and not (tmp_path / "dest").exists()
+
+
 def test_an_outdated_or_missing_source_is_refused_with_the_command_to_run(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -48,7 +48,10 @@ def copy_home(
     destination is created and migrated by the store's own open path.
 
     The source is never written (no migration, no lock, no replay of its pending
-    deletions; a SQLite file no process has open is read as immutable): one at an older
+    deletions; a SQLite file no process has open is read as immutable). Copy it while no
+    application uses it: its rows are read from one snapshot, but a file deleted meanwhile
+    fails the copy (run it again), and an immutable SQLite file written meanwhile commits
+    nothing (:class:`~dashai_store.errors.StoreBusy`). A source at an older
     schema is refused with :class:`~dashai_store.errors.SchemaOutdated` (migrate it first),
     one made by a newer version with :class:`~dashai_store.errors.SchemaTooNew`.
 
