@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .. import errors, models
 from ..backends.sqlite import open_read_only
@@ -99,7 +99,32 @@ def _rows(migrator: Any) -> int:
         migrator.db.close()
 
 
-def refuse_not_empty(state: DestinationState, why: str) -> None:
+#: What :func:`verdict` says to do with a destination.
+FRESH, RESUME, COMMITTED, FINISHED = "fresh", "resume", "committed", "finished"
+
+
+def verdict(state: DestinationState, source: dict[str, str]) -> str:
+    """What a copy of ``source`` does with this destination: start (``FRESH``), finish an
+    interrupted copy of the same source (``RESUME``; ``COMMITTED`` when its rows are in),
+    or nothing (``FINISHED``). A destination that is not empty is refused here, and only
+    here (:class:`~dashai_store.errors.DestinationNotEmpty`)."""
+    marker = state.marker
+    if marker is not None and marker.get("source") == source:
+        if marker.get("state") == DONE:
+            return FINISHED
+        return COMMITTED if state.rows else RESUME
+    if marker is not None:
+        refuse_not_empty(state, f"it holds a copy of {marker.get('source')}")
+    if state.rows:
+        refuse_not_empty(state, f"its database holds {state.rows} row(s)")
+    if state.managed_files:
+        refuse_not_empty(state, "its folders hold a store's files")
+    if state.other:
+        refuse_not_empty(state, f"{state.home} holds {', '.join(state.other[:5])}")
+    return FRESH
+
+
+def refuse_not_empty(state: DestinationState, why: str) -> NoReturn:
     """The refusal of a destination that holds something: nothing was written to it."""
     raise errors.DestinationNotEmpty(
         f"the destination is not empty: {why}. Nothing was written; copy into a new or empty "

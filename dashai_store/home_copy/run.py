@@ -69,32 +69,23 @@ def copy_home(
     try:
         source.check_schema()
         state = destination.inspect(dest_path, to_database)
-        marker = state.marker
-        ours = marker is not None and marker.get("source") == source.identity
-        if ours and marker is not None and marker.get("state") == destination.DONE:
-            return _record(source, state, marker, started, resumed=False, already_done=True)
-        if not ours:
-            if marker is not None:
-                destination.refuse_not_empty(state, f"it holds a copy of {marker.get('source')}")
-            if state.rows:
-                destination.refuse_not_empty(state, f"its database holds {state.rows} row(s)")
-            if state.managed_files:
-                destination.refuse_not_empty(state, "its folders hold a store's files")
-            if state.other:
-                destination.refuse_not_empty(state, f"{dest_path} holds {', '.join(state.other[:5])}")
+        todo = destination.verdict(state, source.identity)
+        if todo == destination.FINISHED:
+            return _record(source, state, state.marker or {}, started, resumed=False, already_done=True)
         source.begin_snapshot()
-        if ours and state.rows:  # killed after the rows committed, before the marker said so
+        if todo == destination.COMMITTED:  # killed after the rows committed, before the marker said so
             return _finish_committed(source, state, started)
         marker = {
             "format": 1,
             "state": destination.COPYING,
             "source": source.identity,
             "destination": {"home": str(dest_path), "database": redact(state.database)},
-            "started": (marker or {}).get("started") or _now(),
+            "started": (state.marker or {}).get("started") or _now(),
         }
         destination.write_marker(dest_path, marker)
         kill_point("marked")
-        return _copy(source, state, marker, started, resumed=ours, progress=progress)
+        resumed = todo == destination.RESUME
+        return _copy(source, state, marker, started, resumed=resumed, progress=progress)
     finally:
         source.close()
 
