@@ -30,6 +30,10 @@ def populate(home: Path, database: str | None = None) -> None:
         run = runs.list()[0]
         metrics.log_many(run.id, [("edge", "TRAIN", "STEP", i, v) for i, v in enumerate(EDGE_VALUES)])
         metrics.log_many(run.id, (("bulk", "VALIDATION", "BATCH", i, i / 7) for i in range(BULK_METRICS)))
+        odd = "tab\there\nnew line\r\\N back\\slash 'quote' \"dq\" ünïcødé 🎉"
+        runs.create(
+            run.model_session_id, odd, "SVC", {"nan": math.nan, "inf": -math.inf, odd: [odd]}, description=odd
+        )
         gone = datasets.create("deleted-at-the-top", pa.table({"x": [1, 2, 3]}))
         datasets.delete(gone.id)
 
