@@ -102,12 +102,16 @@ def test_sqlite_postgresql_sqlite_round_trip_is_equal_row_by_row(
     populated: Path, pg_schema: PgSchema, tmp_path: Path
 ) -> None:
     shared = tmp_path / "shared"
+    untouched = tree(populated)
     record = copy_home(populated, to_home=shared, to_database=pg_schema.url)
     assert record.backend == "postgresql"
+    assert tree(populated) == untouched
     assert rows_of(shared, pg_schema.url) == rows_of(populated, None)
     _check_ok(shared, pg_schema.url)
     back = tmp_path / "back"
+    shared_files = tree(shared)
     copy_home(shared, database=pg_schema.url, to_home=back)
+    assert tree(shared) == shared_files  # a PostgreSQL source's folder is not written either
     # Raw storage, not only what the models read: -0.0's BLOB, NaN's NULL, timestamps' text.
     assert raw_sqlite_rows(back / "db.sqlite") == raw_sqlite_rows(populated / "db.sqlite")
     assert managed_files(back) == managed_files(populated)
