@@ -8,6 +8,7 @@
     dashai-store backups [--home DIR] [--json]
     dashai-store restore BACKUP [--home DIR] [--json]
     dashai-store export-metrics RUN_ID --output FILE [--format csv|arrow] [--json]
+    dashai-store copy --home SRC [--database URL] --to-home DEST [--to-database URL] [--json] [--quiet]
     dashai-store demo    [--home DIR] [--database URL] [--json] [--quiet]
 
 Human-readable results go to stdout (``--json``: one JSON document instead), progress of
@@ -27,7 +28,11 @@ for a backup that is not a restorable SQLite file, 3 for one made by a newer das
 (never for a legacy DashAI backup). ``migrate``
 keeps the codes of ``scripts/migrate.py`` (0, 1, 2, 3, 6, 7), plus 4 for a home that is not
 a folder; :func:`migrate_main` is ``scripts/migrate.py`` itself. ``demo`` exits 2 for a
-home it will not use (not empty and not an earlier demo home).
+home it will not use (not empty and not an earlier demo home). ``copy`` exits 1 for a
+destination that is not empty (nothing written) or a failed copy (run it again to finish
+it), 2 for a source and destination that overlap, 3 for a source or destination made by a
+newer dashai_store, 4 for no store at SRC or one that needs ``dashai-store migrate``, 7 for
+a source whose database is lost.
 
 Only argparse is imported up front; each command imports what it needs, so
 ``dashai-store --help`` stays fast.
@@ -703,6 +708,61 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if summary.ok else EXIT_FAILED
 
 
+def cmd_copy(args: argparse.Namespace) -> int:
+    from . import errors
+    from .home_copy import copy_home
+
+    try:
+        record = copy_home(
+            args.home if args.home else os.environ.get("DASHAI_HOME") or "~/.DashAI",
+            database=args.database,
+            to_home=args.to_home,
+            to_database=args.to_database,
+            progress=StderrProgress("copy", args.quiet),
+        )
+    except errors.SchemaTooNew as exc:
+        _fail(str(exc), EXIT_TOO_NEW)
+    except errors.SchemaOutdated as exc:
+        _fail(str(exc), EXIT_NO_STORE)
+    except errors.DatabaseLost as exc:
+        _fail(str(exc), EXIT_DATABASE_LOST)
+    except errors.NotFound as exc:
+        _fail(str(exc), EXIT_NO_STORE)
+    except errors.DestinationNotEmpty as exc:
+        _fail(str(exc), EXIT_FAILED)
+    except errors.ValidationError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    document = {
+        "ok": record.ok,
+        "source": record.source,
+        "destination": record.destination,
+        "backend": record.backend,
+        "rows": record.rows,
+        "files": record.files,
+        "bytes": record.bytes,
+        "skipped_files": record.skipped_files,
+        "links": list(record.links),
+        "damaged_files": list(record.damaged_files),
+        "seconds": round(record.seconds, 3),
+        "resumed": record.resumed,
+        "already_done": record.already_done,
+    }
+    verb = "already copied (nothing to do)" if record.already_done else "copied"
+    lines = [
+        f"{verb}: {record.source} -> {record.destination}" + (" (resumed)" if record.resumed else ""),
+        f"rows: {sum(record.rows.values())} in {sum(1 for n in record.rows.values() if n)} table(s)",
+        f"files: {record.files} ({_human(record.bytes)})"
+        + (f", {record.skipped_files} already there" if record.skipped_files else ""),
+        *(f"symbolic link not copied: {p}" for p in record.links),
+        *(
+            f"damaged (differs from the checksum its row records; copied as is): {p}"
+            for p in record.damaged_files
+        ),
+    ]
+    _emit(args, document, lines)
+    return EXIT_OK if record.ok else EXIT_FAILED
+
+
 def _write_table(table: Any, fmt: str, output: str) -> str:
     """Write ``table`` to ``output`` atomically (a temporary name, then a rename)."""
     import pyarrow as pa
@@ -835,6 +895,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", "-o", required=True, metavar="FILE", help="the file to write ('-': stdout, CSV)"
     )
     _common(export, quiet=False)
+    _copy_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="walk the whole product on generated data; writes report.html",
@@ -854,6 +915,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _copy_parser(sub: Any) -> None:
+    copy = sub.add_parser(
+        "copy",
+        help="copy a whole store (rows with their ids, files) into an empty one",
+        description="Copy every row (with its id) and every file of the store at --home SRC into "
+        "--to-home DEST (its files; its database too unless --to-database URL names a PostgreSQL "
+        "one; --home defaults to $DASHAI_HOME or ~/.DashAI"
+        "one), e.g. a desktop home into a team server. The destination must be empty; it is "
+        "created and migrated. The source is never written. Run the same command again to "
+        "finish an interrupted copy; after a finished one it says so and exits 0.",
+    )
+    _common(copy)
+    copy.add_argument("--to-home", required=True, metavar="DEST", help="the destination folder (its files)")
+    copy.add_argument("--to-database", metavar="URL", help="a postgresql:// URL for the destination's rows")
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "check": cmd_check,
@@ -862,6 +939,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "backups": cmd_backups,
     "restore": cmd_restore,
     "export-metrics": cmd_export_metrics,
+    "copy": cmd_copy,
     "demo": cmd_demo,
 }
 

@@ -95,3 +95,8 @@ class UnreadableValue(StoreError, ValueError):
 
 class DatabaseError(StoreError):
     """The database failed in a way no narrower error describes (I/O error, corrupt file)."""
+
+
+class DestinationNotEmpty(StoreError):
+    """``copy`` was given a destination that already holds rows or files of a store (or
+    other things): nothing was written to it. Copy into an empty store or folder."""

@@ -438,6 +438,36 @@ class BackupReport:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CopyRecord:
+    """A whole store copied to another (see :func:`dashai_store.home_copy.copy_home`).
+
+    ``rows`` is rows per table and ``files``/``bytes`` what the destination holds of the
+    source's files; ``skipped_files`` of them were already there (a copy run again after it
+    was interrupted: ``resumed``). ``already_done``: an earlier run had finished this copy
+    and nothing was done (the counts are that run's). ``links`` are symbolic links found in
+    the source's folders, not followed and not copied; ``damaged_files`` are source files
+    whose bytes differ from the checksum their row records (copied as they are).
+    """
+
+    source: str
+    destination: str
+    backend: str
+    rows: dict[str, int]
+    files: int
+    bytes: int
+    skipped_files: int
+    links: tuple[str, ...]
+    damaged_files: tuple[str, ...]
+    seconds: float
+    resumed: bool
+    already_done: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged_files
+
+
+@dataclass(frozen=True, kw_only=True)
 class InterruptedJobs:
     """Rows :func:`dashai_store.maintenance.mark_interrupted` moved to ERROR: (table, id)."""
 

@@ -48,6 +48,11 @@ METRIC_SUMMARY_ON_CONFLICT = (
 #: ``(done, total)`` progress of a database snapshot, in pages.
 SnapshotProgress = Callable[[int, int], None]
 
+#: How a column's values are carried between backends by :meth:`Backend.insert_with_ids`:
+#: ``"datetime"`` (text or a datetime), ``"real"`` (a float, None for NaN, or SQLite's -0.0
+#: BLOB), ``"bool"`` (a bool, or 0/1) or ``"plain"`` (int, text, None: passed as they are).
+COLUMN_KINDS = ("datetime", "real", "bool", "plain")
+
 
 class MetricWriter(ABC):
     """Writes one :func:`dashai_store.metrics.log_many` call's chunks into ``metric``.
@@ -176,6 +181,32 @@ class Backend(ABC):
     @abstractmethod
     def history_timestamp_type(self) -> pa.DataType:
         """The Arrow type the driver's metric timestamps arrive as (text on SQLite)."""
+
+    # -- copying a whole store (dashai_store.home_copy) ------------------------------------------
+
+    @abstractmethod
+    def id_marks(self, tables: Sequence[str]) -> dict[str, int]:
+        """The highest id each of ``tables`` has handed out, deleted rows' ids included
+        (read without writing anything)."""
+
+    @abstractmethod
+    def raise_id_marks(self, marks: dict[str, int]) -> None:
+        """After rows were inserted with their own ids: each table's next id is above its
+        highest id and above ``marks`` (from :meth:`id_marks` of the source), so no id of the
+        source, not even a deleted row's, is ever handed out again."""
+
+    @abstractmethod
+    def insert_with_ids(
+        self,
+        cursor: Any,
+        table: str,
+        columns: Sequence[str],
+        kinds: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """Insert ``rows`` (values of ``columns``, ``id`` among them) as they are, in bulk,
+        inside the caller's transaction. ``kinds`` (one of :data:`COLUMN_KINDS` per column)
+        says how a value read from either backend is written to this one."""
 
     # -- schema introspection ------------------------------------------------------------------
 

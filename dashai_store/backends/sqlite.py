@@ -70,6 +70,55 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
 
 
+class ReadOnlySqliteDatabase(peewee.SqliteDatabase):
+    """A SQLite file opened so that reading it writes nothing at all (the source of a copy).
+
+    Made by :func:`open_read_only`; ``immutable`` says whether SQLite was told the file
+    cannot change (no locks, no ``-wal``/``-shm`` created).
+    """
+
+    def __init__(self, path: Path, immutable: bool) -> None:
+        self.file_path = path
+        self.immutable = immutable
+        flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+        # No pragmas: setting journal_mode or anything else could write the file.
+        super().__init__(f"file:{quote(str(path))}?{flags}", uri=True, autoconnect=True)
+
+    def unchanged_since_open(self, mark: tuple[int, int]) -> bool:
+        """Whether the file still has the (size, mtime) :func:`file_mark` gave at open."""
+        return file_mark(self.file_path) == mark
+
+
+def file_mark(path: Path) -> tuple[int, int]:
+    """(size, mtime in ns) of a file, or (-1, -1) when it is gone."""
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
+
+
+def open_read_only(path: Path) -> ReadOnlySqliteDatabase:
+    """``path`` opened for reading only, writing nothing to it or beside it.
+
+    A reader of a WAL database normally creates ``-wal`` and ``-shm`` files beside it (and
+    a read-only one leaves them behind). With no ``-wal`` file present no connection has
+    the database open, so it is opened ``immutable``: nothing is created or locked (the
+    caller checks, with :func:`file_mark`, that no writer came meanwhile). With a ``-wal``
+    present (the app is running, or it crashed) it is read through SQLite's locking, which
+    writes only its shared-memory index. A hot rollback journal (a writer killed
+    mid-transaction) cannot be read past without rolling it back, which writes: refused.
+    """
+    journal = path.with_name(path.name + "-journal")
+    if journal.is_file() and journal.stat().st_size > 0:
+        raise errors.DatabaseError(
+            f"{path} has a hot journal (a writer stopped mid-transaction): open it once "
+            "(`dashai-store status`) to roll that back, then try again"
+        )
+    wal = path.with_name(path.name + "-wal")
+    return ReadOnlySqliteDatabase(path, immutable=not wal.exists())
+
+
 class SqliteMetricWriter(MetricWriter):
     """Multi-row ``INSERT ... VALUES`` statements; SQLite's single writer needs no run lock.
 
@@ -112,6 +161,30 @@ def _variable_limit(connection: Any) -> int:
     return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
 
 
+def _state(conn: sqlite3.Connection, version_table: str, status_sql: str) -> tuple[list[str], list[Any]]:
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return tables, conn.execute(status_sql).fetchall() if version_table in tables else []
+
+
+def _sqlite_datetime(value: Any) -> Any:
+    # The text Peewee writes for a datetime on SQLite (what a PostgreSQL source hands out).
+    return value.isoformat(" ") if isinstance(value, datetime) else value
+
+
+def _sqlite_real(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if value != value else encode_negative_zero(value)
+    return value  # None, or already SQLite's -0.0 BLOB
+
+
+_SQLITE_CONVERTERS: dict[str, Callable[[Any], Any]] = {"datetime": _sqlite_datetime, "real": _sqlite_real}
+
+
 class SqliteBackend(Backend):
     name: ClassVar[str] = "sqlite"
     can_adopt_legacy: ClassVar[bool] = True
@@ -121,6 +194,8 @@ class SqliteBackend(Backend):
 
     @property
     def path(self) -> Path:
+        if isinstance(self.db, ReadOnlySqliteDatabase):
+            return self.db.file_path
         return Path(str(self.db.database))
 
     # -- the migration runner -----------------------------------------------------------------
@@ -135,14 +210,10 @@ class SqliteBackend(Backend):
         if not path.exists():
             return False, [], []
         try:
+            if isinstance(self.db, ReadOnlySqliteDatabase):  # already opened writing nothing
+                return True, *_state(self.db.connection(), version_table, status_sql)  # type: ignore[no-untyped-call]
             with closing(_read_only(path)) as conn:
-                tables = [
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-                    )
-                ]
-                rows = conn.execute(status_sql).fetchall() if version_table in tables else []
+                tables, rows = _state(conn, version_table, status_sql)
         except sqlite3.DatabaseError as exc:
             raise errors.DatabaseError(f"{path} cannot be read as a SQLite database: {exc}") from exc
         return True, tables, rows
@@ -264,6 +335,49 @@ class SqliteBackend(Backend):
         import pyarrow as pa
 
         return pa.string()  # ISO text; Arrow's cast parses it
+
+    # -- copying a whole store -----------------------------------------------------------------
+
+    def id_marks(self, tables: Sequence[str]) -> dict[str, int]:
+        wanted = set(tables)
+        return {name: seq for name, seq in self.autoincrement_marks().items() if name in wanted}
+
+    def raise_id_marks(self, marks: dict[str, int]) -> None:
+        # An INSERT with an explicit id already moves sqlite_sequence up to it; a deleted
+        # row's id above the highest copied one is what this adds.
+        self.restore_autoincrement_marks(marks)
+
+    def insert_with_ids(
+        self,
+        cursor: Any,
+        table: str,
+        columns: Sequence[str],
+        kinds: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        if not rows:
+            return
+        convert = [
+            (i, _SQLITE_CONVERTERS[kind]) for i, kind in enumerate(kinds) if kind in _SQLITE_CONVERTERS
+        ]
+        if convert:
+            converted = []
+            for row in rows:
+                values = list(row)
+                for i, fn in convert:
+                    values[i] = fn(values[i])
+                converted.append(values)
+            rows = converted
+        width = len(columns)
+        per_statement = max(1, min(ROWS_PER_STATEMENT, _variable_limit(cursor.connection) // width))
+        names = ", ".join(f'"{c}"' for c in columns)
+        one = "(" + ", ".join(["?"] * width) + ")"
+        head = f'INSERT INTO "{table}" ({names}) VALUES '
+        full = head + ", ".join([one] * per_statement)
+        for start in range(0, len(rows), per_statement):
+            part = rows[start : start + per_statement]
+            sql = full if len(part) == per_statement else head + ", ".join([one] * len(part))
+            cursor.execute(sql, [value for row in part for value in row])
 
     # -- schema introspection ------------------------------------------------------------------
 
