@@ -97,6 +97,11 @@ class DatabaseError(StoreError):
     """The database failed in a way no narrower error describes (I/O error, corrupt file)."""
 
 
+class CopyUnfinished(StoreError):
+    """The home is the destination of a ``copy`` that has not finished: it is refused
+    until the same copy command runs again and completes it. Nothing was written."""
+
+
 class DestinationNotEmpty(StoreError):
     """``copy`` was given a destination that already holds rows or files of a store (or
     other things): nothing was written to it. Copy into an empty store or folder."""

@@ -45,6 +45,8 @@ def open_store(
     has no tables raises :class:`~dashai_store.errors.DatabaseLost` naming the backups found
     (restore one with ``dashai-store restore``) and writes nothing; ``new_store=True``
     starts a new, empty store there anyway, and ``gc`` then never removes the older files.
+    A home that ``dashai-store copy`` is still filling raises
+    :class:`~dashai_store.errors.CopyUnfinished` (run the same copy again to finish it).
 
     Stores stack: opening one while another is bound makes the new one current, and
     closing it makes the previous one current again, so a nested ``with open_store(B)``
@@ -58,6 +60,7 @@ def open_store(
     home_path = resolve_home(home)
     if home_path.exists() and not home_path.is_dir():
         raise errors.ValidationError(f"store home {home_path} exists and is not a folder")
+    _refuse_if_copying(home_path)
     try:
         home_path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -95,6 +98,12 @@ def open_store(
         db.close()
         raise
     return store
+
+
+def _refuse_if_copying(home: Path) -> None:
+    from .maintenance.lost import refuse_if_copying
+
+    refuse_if_copying(home)
 
 
 def _refuse_if_lost(home: Path, database: str, tables: tuple[str, ...], new_store: bool) -> None:

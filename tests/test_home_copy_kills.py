@@ -24,7 +24,7 @@ import pytest
 from conftest import PG_URL, PgSchema
 from home_copy_support import managed_files, populate, raw_sqlite_rows, rows_of
 
-from dashai_store import maintenance, metrics, models, open_store, runs
+from dashai_store import errors, maintenance, metrics, models, open_store, runs
 from dashai_store.backends.sqlite import open_read_only
 from dashai_store.database import connect_postgres
 from dashai_store.home_copy.run import KILL_ENV, KILL_POINTS
@@ -132,6 +132,10 @@ def test_a_copy_killed_at_each_named_point_is_finished_by_the_same_command(
         assert killed.returncode == -signal.SIGKILL, f"{point}: {killed.stdout}{killed.stderr}"
         if point != "committed":
             assert _rows_in(dest, target) == 0, f"rows visible after a kill at {point}"
+        if (dest / ".dashai-copy.json").exists():
+            # The app must not start on half a copy (nor write rows beside it): refused until rerun.
+            with pytest.raises(errors.CopyUnfinished, match="Run the same `dashai-store copy` command"):
+                open_store(dest, database=target)
         _after_kill(source, dest, target, total, f"killed at {point}")
 
 

@@ -24,9 +24,9 @@ from ..backends.sqlite import open_read_only
 from ..database import DB_FILENAME, connect_postgres, translated
 from ..files import layout
 from ..files.io import atomic_write
-from ..maintenance.lost import NEW_STORE_MARK
+from ..maintenance.lost import COPY_MARK, NEW_STORE_MARK
 
-MARKER = ".dashai-copy.json"
+MARKER = COPY_MARK
 COPYING, DONE = "copying", "done"
 # What a store home may hold besides its managed folders and still count as empty.
 _STORE_NAMES = frozenset(

@@ -11,6 +11,7 @@ from typing import Any
 from .. import errors
 from ..clock import utcnow
 from ..database import Store, redact, resolve_home, translated
+from ..maintenance.lost import copying_into
 from ..maintenance.scan import artifact_entries
 from ..records import CopyRecord
 from . import destination, file_copy, rows
@@ -101,7 +102,10 @@ def _copy(
 ) -> CopyRecord:
     from ..store import open_store
 
-    with open_store(state.home, database=_url(state), finish_deletions=False) as store:
+    with (
+        copying_into(state.home),
+        open_store(state.home, database=_url(state), finish_deletions=False) as store,
+    ):
         found = file_copy.scan(source.home)
         with translated():
             recorded = {
@@ -163,7 +167,10 @@ def _finish_committed(source: Source, state: destination.DestinationState, start
     from ..store import open_store
 
     expected = {p.table: source.count(p.table) for p in rows.plan()}
-    with open_store(state.home, database=_url(state), migrate=False, finish_deletions=False) as store:
+    with (
+        copying_into(state.home),
+        open_store(state.home, database=_url(state), migrate=False, finish_deletions=False) as store,
+    ):
         with translated():
             held = rows.destination_counts(store)
         backend = store.backend

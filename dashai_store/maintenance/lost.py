@@ -11,6 +11,10 @@ unowned and ``gc`` removed them all. Now:
 * ``open_store(..., new_store=True)`` (or ``scripts/migrate.py --new-store``) creates the
   new store anyway and records when (:data:`NEW_STORE_MARK`); ``gc`` never removes a file
   older than that (:func:`new_store_created`), since the new database knows none of them.
+* A home a ``dashai-store copy`` is filling (:data:`COPY_MARK` not ``done``) holds files
+  its database does not list yet: opening it is refused with
+  :class:`~dashai_store.errors.CopyUnfinished` until the same copy command finishes it,
+  or the app would write rows beside a half-copied store (and ``gc`` take its files).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from .. import errors
@@ -26,6 +33,41 @@ from ..files.io import atomic_write
 
 #: In the home: when a store was created over files a lost database had owned.
 NEW_STORE_MARK = ".dashai-new-store.json"
+#: In the home: the state of a copy into it (``copying``, then ``done``; see dashai_store.home_copy).
+COPY_MARK = ".dashai-copy.json"
+_COPY_DONE = "done"
+_copy_writer: ContextVar[Path | None] = ContextVar("dashai_copy_writer", default=None)
+
+
+@contextmanager
+def copying_into(home: Path) -> Iterator[None]:
+    """The copy itself may open ``home`` while it fills it (:func:`refuse_if_copying`)."""
+    token = _copy_writer.set(home.resolve())
+    try:
+        yield
+    finally:
+        _copy_writer.reset(token)
+
+
+def refuse_if_copying(home: Path) -> None:
+    """Raise CopyUnfinished if a copy into ``home`` started and has not finished."""
+    mark = home / COPY_MARK
+    if _copy_writer.get() == home.resolve():
+        return
+    try:
+        found = json.loads(mark.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        found = None  # unreadable: a copy was writing it; not a reason to open half a store
+    if isinstance(found, dict) and found.get("state") == _COPY_DONE:
+        return
+    source = found.get("source") if isinstance(found, dict) else None
+    raise errors.CopyUnfinished(
+        f"{home} is the destination of a copy that has not finished"
+        f"{f' (from {source})' if source else ''}: its database does not list all its files yet. "
+        "Nothing was written. Run the same `dashai-store copy` command again to finish it."
+    )
 
 
 def has_managed_data(home: Path) -> bool:
