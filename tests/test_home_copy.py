@@ -283,8 +283,13 @@ def test_rows_written_to_the_destination_meanwhile_commit_nothing(populated: Pat
             copy_home(populated, to_home=dest)
     finally:
         copy_run._copy_rows = original  # type: ignore[assignment]
-    with open_store(dest, migrate=False):
-        assert [d.name for d in datasets.list()] == ["sneaked"]
+    with pytest.raises(errors.CopyUnfinished):  # the copy did not finish: no app may start there
+        open_store(dest, migrate=False)
+    db = sqlite3.connect(dest / "db.sqlite")
+    try:
+        assert [name for (name,) in db.execute("SELECT name FROM dataset")] == ["sneaked"]
+    finally:
+        db.close()
 
 
 def test_a_destination_file_changed_since_an_interrupted_run_is_copied_again(
