@@ -95,3 +95,23 @@ class UnreadableValue(StoreError, ValueError):
 
 class DatabaseError(StoreError):
     """The database failed in a way no narrower error describes (I/O error, corrupt file)."""
+
+
+class UntrustedArtifact(StoreError):
+    """A file that runs code when loaded (a joblib model or explanation) came from outside
+    this store (an imported bundle) and the caller did not say it trusts it; nothing of it
+    was loaded."""
+
+
+class BundleRejected(StoreError):
+    """A ``.dashai`` bundle is damaged, tampered with or malformed (a checksum, a size, an
+    unsafe or unlisted member, an inconsistent manifest); nothing was written."""
+
+
+class BundleTooNew(SchemaTooNew):
+    """A ``.dashai`` bundle was written by a newer dashai_store (a schema or bundle format
+    this code does not know); nothing was written."""
+
+
+class AlreadyImported(AlreadyExists):
+    """``import_bundle(..., once=True)`` met a bundle this store imported before."""
