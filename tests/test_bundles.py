@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from conftest import PgSchema
 from helpers import file_tree, row_counts
@@ -57,7 +58,7 @@ class Work:
 
 
 def double(table: pa.Table, parameters: dict[str, object]) -> pa.Table:
-    return table.append_column("x2", pa.compute.multiply(table.column("x"), 2))
+    return table.append_column("x2", pc.multiply(table.column("x"), 2))
 
 
 def keep_first(table: pa.Table, parameters: dict[str, object]) -> pa.Table:
