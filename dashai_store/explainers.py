@@ -39,7 +39,6 @@ from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias, overload
 
 from . import artifacts, errors, files, models, paging
-from .bundles.trust import refuse_untrusted
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import in_transaction, reads, writes
@@ -369,7 +368,7 @@ def load_explanation(kind: Kind, explainer_id: int, *, trust: bool = False) -> A
     entry = (row.artifacts or {}).get("explanation") or {}
     # A checksum recorded for another path does not vouch for this one.
     sha256 = entry.get("sha256") if entry.get("path") == row.explanation_path else None
-    refuse_untrusted(row, f"the explanation of {_noun(checked, checked_id)}", trust=trust)
+    artifacts.refuse_untrusted(row, f"the explanation of {_noun(checked, checked_id)}", trust=trust)
     return files.load_joblib(row.explanation_path, sha256)
 
 

@@ -45,7 +45,6 @@ from typing import Any
 import peewee
 
 from . import artifacts, errors, files, metrics_logger, models, paging
-from .bundles.trust import refuse_untrusted
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import in_transaction, reads, writes
@@ -598,7 +597,7 @@ def load_model(run_id: int, *, trust: bool = False) -> Any:
     model = (row.artifacts or {}).get("model")
     if not isinstance(model, dict) or not isinstance(model.get("path"), str):
         raise errors.NotFound(f"run {run_id} has no saved model")
-    refuse_untrusted(row, f"the model of run {run_id}", trust=trust)
+    artifacts.refuse_untrusted(row, f"the model of run {run_id}", trust=trust)
     return files.load_joblib(model["path"], model.get("sha256"))
 
 

@@ -159,6 +159,11 @@ class Backend(ABC):
         return query
 
     @abstractmethod
+    def read_snapshot(self) -> AbstractContextManager[Any]:
+        """A read-only transaction in which every SELECT sees one committed state (an export
+        reads many tables and must not see a row without its parent); takes no write lock."""
+
+    @abstractmethod
     def metric_row(
         self, run_id: int, name: str, value: float, split: str, level: str, step: int, moment: datetime
     ) -> tuple[Any, ...]:

@@ -6,8 +6,8 @@ import builtins
 import io
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
@@ -195,6 +195,13 @@ class PostgresBackend(Backend):
         # A concurrent writer of the same row (a delete, a read-modify-write) waits for this
         # transaction instead of racing it.
         return query.for_update()
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        # READ COMMITTED (the default) takes a new snapshot per statement.
+        with self.db.atomic():
+            self.db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield
 
     def metric_row(
         self, run_id: int, name: str, value: float, split: str, level: str, step: int, moment: datetime

@@ -16,11 +16,11 @@ Importing the same file twice makes two copies (names made unique: ``iris (2)``)
 
 Models and explanations in a bundle are someone else's code: imported ones load only
 with ``trust=True`` (here, or on ``runs.load_model`` / ``explainers.load_explanation``),
-see :mod:`.trust`.
+see :func:`dashai_store.artifacts.refuse_untrusted`.
 
 Modules: :mod:`.graph` (which rows a piece takes, from the foreign keys), :mod:`.rows`
 (rows as JSON lines), :mod:`.rewrite` (ids in keys, paths, artifacts and lineage),
-:mod:`.manifest` (the format), :mod:`.exporting`, :mod:`.importing`, :mod:`.trust`.
+:mod:`.manifest` (the format), :mod:`.exporting`, :mod:`.importing`.
 """
 
 from __future__ import annotations

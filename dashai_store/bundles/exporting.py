@@ -41,20 +41,10 @@ def schema_head() -> str:
 
 @contextmanager
 def read_snapshot() -> Iterator[None]:
-    """One read transaction: every SELECT inside sees the same committed state.
-
-    SQLite: a deferred BEGIN (no write lock; WAL readers never block writers);
-    PostgreSQL: REPEATABLE READ, READ ONLY.
-    """
+    """One read transaction of the open store (``backend.read_snapshot``), errors translated."""
     store = current()
-    with translated():
-        if store.backend == "sqlite":
-            with store.db.atomic(lock_type="DEFERRED"):
-                yield
-        else:
-            with store.db.atomic():
-                store.db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                yield
+    with translated(), store.dialect.read_snapshot():
+        yield
 
 
 class _HashingWriter:

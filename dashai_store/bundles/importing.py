@@ -12,11 +12,12 @@
    ``lineage`` rewritten to the new ids (:mod:`.rewrite`); names a table keeps unique made
    unique (``iris`` -> ``iris (2)``); ``parameter_history`` rows inserted, never updated
    (the append-only rule holds); rows owning joblib files marked with the import's id
-   (``origin``, :mod:`.trust`). Rows are hashed again as they are read (a bundle changed
-   since step 1 rolls back). Staged files get their final names with ``link_atomic`` (an
-   O(1) hard link) and are removed again if the transaction rolls back; a crash before
-   COMMIT leaves the database untouched and at most files no row owns, which ``gc``
-   removes (the same contract as ``datasets.create``).
+   (``origin``, see :func:`~dashai_store.artifacts.refuse_untrusted`). Rows are hashed
+   again as they are read (a bundle changed since step 1 rolls back). Staged files get
+   their final names with ``link_atomic`` (an O(1) hard link) and are removed again if
+   the transaction rolls back; a crash before COMMIT leaves the database untouched and
+   at most files no row owns, which ``gc`` removes (the same contract as
+   ``datasets.create``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import cascade, errors, files, models
+from ..artifacts import ORIGIN, ORIGIN_MODELS
 from ..clock import utcnow
 from ..database import current, reads, run_in_transaction
 from ..files import layout
@@ -38,7 +40,6 @@ from ..records import ImportRecord, RenamedRow
 from ..rows import insert_unique
 from . import graph, manifest, rows
 from .rewrite import ARTIFACT_MODELS, PATH_COLUMNS, IdMap, Unmapped
-from .trust import ORIGIN, ORIGIN_MODELS
 
 Model = type[models.BaseModel]
 CHUNK = 1024 * 1024

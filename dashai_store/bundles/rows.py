@@ -14,8 +14,8 @@ from typing import Any
 from peewee import DateTimeField, Field, ForeignKeyField
 
 from .. import errors, models
+from ..artifacts import ORIGIN
 from ..decoding import Unreadable
-from .trust import ORIGIN
 
 Model = type[models.BaseModel]
 
