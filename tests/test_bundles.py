@@ -85,7 +85,8 @@ def populate() -> Work:
     metrics.log_many(
         run.id,
         [("Accuracy", "TRAIN", "STEP", step, 0.5 + step / 100) for step in range(50)]
-        + [("Accuracy", "TEST", "LAST", 0, float("nan")), ("Loss", "TRAIN", "LAST", 0, float("-inf"))],
+        + [("Accuracy", "TEST", "LAST", 0, float("nan")), ("Loss", "TRAIN", "LAST", 0, float("-inf"))]
+        + [("Bias", "TRAIN", "LAST", 0, -0.0)],
     )
     prediction = predictions.create(run.id, other.id)
     predictions.save_results(prediction.id, pa.table({"y": ["a", "b"]}))
@@ -154,7 +155,7 @@ def test_a_run_notebook_and_generative_session_travel_with_everything_they_need(
     bundle = export_work(tmp_path, work)
     assert bundle.rows["run"] == 1  # the other run of the session stays home
     assert (
-        bundle.rows["dataset"] == 2 and bundle.rows["metric"] == 52 and bundle.rows["parameter_history"] == 2
+        bundle.rows["dataset"] == 2 and bundle.rows["metric"] == 53 and bundle.rows["parameter_history"] == 2
     )
     assert bundle.files >= 8 and zipfile.is_zipfile(bundle.path)
 

@@ -13,13 +13,11 @@ import hashlib
 import os
 import stat
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, Any
-
-from peewee import ForeignKeyField
 
 from .. import cascade, errors, models
 from ..clock import utcnow
@@ -64,13 +62,9 @@ class _HashingWriter:
         return manifest.Member(self.digest.hexdigest(), self.size)
 
 
-def _namespace(model: Model, row: dict[str, Any]) -> SimpleNamespace:
+def _namespace(codec: rows.Codec, row: Sequence[Any]) -> SimpleNamespace:
     """The row as ``cascade.OWNED_FOLDERS`` reads it (``row.id``, ``row.session_id``)."""
-    values = dict(row)
-    for field in model._meta.sorted_fields:
-        if isinstance(field, ForeignKeyField):
-            values[field.column_name] = row[field.name]
-    return SimpleNamespace(**values)
+    return SimpleNamespace(**dict(zip(codec.names, row, strict=True)))
 
 
 def _write_rows(
@@ -84,15 +78,16 @@ def _write_rows(
         name = manifest.rows_member(table)
         count = 0
         owned = cascade.OWNED_FOLDERS.get(model)
+        codec = rows.Codec(model)
         with archive.open(_info(name, stored=False), "w", force_zip64=True) as handle:
             out = _HashingWriter(handle)
             buffer: list[str] = []
-            for query in selection.queries(model):
-                for row in query.dicts().iterator():
-                    buffer.append(rows.encode(model, row))
+            for query in selection.queries(model, codec.fields):
+                for row in query.tuples().iterator():
+                    buffer.append(codec.encode(row))
                     count += 1
                     if owned is not None:
-                        folders.append(owned(_namespace(model, row)))
+                        folders.append(owned(_namespace(codec, row)))
                     if len(buffer) >= 1000:
                         out.write("".join(buffer).encode())
                         buffer.clear()

@@ -18,11 +18,12 @@ million-element set.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from peewee import ForeignKeyField
+from peewee import Field, ForeignKeyField
 
 from .. import models
 
@@ -46,8 +47,9 @@ ROW_ONLY: frozenset[Model] = frozenset({models.Dataset})
 CHUNK = 500  # ids per IN (...) list
 
 
-def parent_keys(model: Model) -> list[ForeignKeyField]:
-    return [f for f in model._meta.sorted_fields if isinstance(f, ForeignKeyField)]
+@functools.cache
+def parent_keys(model: Model) -> tuple[ForeignKeyField, ...]:
+    return tuple(f for f in model._meta.sorted_fields if isinstance(f, ForeignKeyField))
 
 
 def child_keys(model: Model) -> list[ForeignKeyField]:
@@ -96,19 +98,19 @@ class Selection:
     ids: dict[Model, set[int]] = field(default_factory=dict)
     leaves: dict[Model, list[tuple[ForeignKeyField, frozenset[int]]]] = field(default_factory=dict)
 
-    def queries(self, model: Model) -> Iterator[Any]:
-        """SELECT queries that together yield each taken row of ``model`` once, by id."""
+    def queries(self, model: Model, fields: Sequence[Field]) -> Iterator[Any]:
+        """SELECTs of ``fields`` that together yield each taken row of ``model`` once, by id."""
         if self.everything:
-            yield model.select().order_by(model.id)
+            yield model.select(*fields).order_by(model.id)
             return
         if not is_leaf(model):
             for chunk in chunks(self.ids.get(model, set())):
-                yield model.select().where(model.id.in_(chunk)).order_by(model.id)
+                yield model.select(*fields).where(model.id.in_(chunk)).order_by(model.id)
             return
         seen_keys: list[tuple[ForeignKeyField, list[int]]] = []
         for fk, parents in self.leaves.get(model, []):
             for chunk in chunks(set(parents)):
-                query = model.select().where(fk.in_(chunk))
+                query = model.select(*fields).where(fk.in_(chunk))
                 for earlier_fk, earlier in seen_keys:  # taken already through another key
                     query = query.where(~earlier_fk.in_(earlier) | earlier_fk.is_null())
                 yield query.order_by(model.id)

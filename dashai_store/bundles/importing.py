@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import cascade, errors, files, models
+from .. import cascade, errors, files, metrics, models
 from ..artifacts import ORIGIN, ORIGIN_MODELS
 from ..clock import utcnow
 from ..database import current, reads, run_in_transaction
@@ -44,6 +44,7 @@ from .rewrite import ARTIFACT_MODELS, PATH_COLUMNS, IdMap, Unmapped
 Model = type[models.BaseModel]
 CHUNK = 1024 * 1024
 BATCH = 500  # rows per INSERT of a bulk table
+METRIC_BATCH = 50_000  # points per metrics.log_many call
 
 
 def _reject(why: str) -> errors.BundleRejected:
@@ -165,19 +166,27 @@ class _Import:
             return
         batch: list[dict[str, Any]] = []
         count = 0
+        codec = rows.Codec(model)
         for line in self.lines(name):
-            values = rows.decode(model, line, table=table)
+            values = codec.decode(line)
             count += 1
             old_id = values.pop("id")
             if not self.parents(model, values, old_id):
                 continue  # a tag of a plugin merged into one already here
-            if _bulk(model):
+            if model is models.Metric:
+                if (batch and batch[-1]["run"] != values["run"]) or len(batch) >= METRIC_BATCH:
+                    self.log_metrics(batch)
+                batch.append(values)
+            elif _bulk(model):
                 batch.append(values)
                 if len(batch) >= BATCH:
                     self.insert_many(model, batch)
             else:
                 self.insert(model, old_id, values)
-        self.insert_many(model, batch)
+        if model is models.Metric:
+            self.log_metrics(batch)
+        else:
+            self.insert_many(model, batch)
         if count != self.man.rows.get(table, 0):
             raise _reject(f"{name} holds {count} row(s), the manifest counts {self.man.rows.get(table, 0)}")
 
@@ -200,6 +209,19 @@ class _Import:
             if values["data"] is None:
                 raise _reject(f"process_data {old_id} names a file outside its process's folder")
         return True
+
+    def log_metrics(self, batch: list[dict[str, Any]]) -> None:
+        """One run's points through the store's own bulk writer (``metrics.log_many``: its
+        fast path, and each backend's spelling of NaN and -0.0), joining this transaction."""
+        if not batch:
+            return
+        points = [(p["name"], p["split"], p["level"], p["step"], p["value"], p["timestamp"]) for p in batch]
+        try:
+            metrics.log_many(batch[0]["run"], points)
+        except errors.ValidationError as exc:
+            raise _reject(f"a metric row is not a metric point ({exc})") from None
+        self.counts["metric"] = self.counts.get("metric", 0) + len(batch)
+        batch.clear()
 
     def insert_many(self, model: Model, batch: list[dict[str, Any]]) -> None:
         if not batch:

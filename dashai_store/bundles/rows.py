@@ -8,6 +8,7 @@ are kept (Python's json spells them NaN/Infinity), as the metric table holds the
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,48 +26,63 @@ def columns(model: Model) -> list[Field]:
     return [f for f in model._meta.sorted_fields if f.name != ORIGIN]
 
 
-def encode(model: Model, row: dict[str, Any]) -> str:
-    """One JSON line for ``row`` (as ``Model.select().dicts()`` yields it, by field name)."""
-    out: dict[str, Any] = {}
-    for column in columns(model):
-        value = row[column.name]
-        if isinstance(value, Unreadable):
-            raise errors.UnreadableValue(
-                f"{model._meta.table_name} {row['id']}: {column.column_name} cannot be read "
-                f"({value.problem}); fix or delete the row before exporting it"
-            )
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        out[column.column_name] = value
-    return json.dumps(out, ensure_ascii=False, allow_nan=True) + "\n"
+class Codec:
+    """One table's rows to JSON lines and back; the per-column work is decided once."""
 
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.table = model._meta.table_name
+        self.fields = columns(model)
+        self.names = [f.column_name for f in self.fields]  # id first
+        self.by_column = {f.column_name: f for f in self.fields}
+        self.times = {f.column_name for f in self.fields if isinstance(f, DateTimeField)}
+        self.keys = {f.column_name for f in self.fields if isinstance(f, ForeignKeyField)}
 
-def decode(model: Model, line: bytes, *, table: str) -> dict[str, Any]:
-    """A row's values by field name; BundleRejected for a line that is not one of ``model``'s."""
-    try:
-        doc = json.loads(line)
-    except (ValueError, RecursionError) as exc:
-        raise errors.BundleRejected(f"a {table} row is not JSON ({exc}); nothing was written") from None
-    if not isinstance(doc, dict) or type(doc.get("id")) is not int:
-        raise errors.BundleRejected(f"a {table} row has no id; nothing was written")
-    by_column = {f.column_name: f for f in columns(model)}
-    unknown = sorted(set(doc) - set(by_column))
-    if unknown:
-        raise errors.BundleRejected(
-            f"{table} row {doc['id']} has column(s) {', '.join(unknown)} this store does not know; "
-            "nothing was written"
-        )
-    values: dict[str, Any] = {}
-    for name, value in doc.items():
-        field = by_column[name]
-        if isinstance(field, DateTimeField) and isinstance(value, str):
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:
+    def encode(self, row: Sequence[Any]) -> str:
+        """One JSON line for ``row``: the values of :attr:`fields`, in order (``.tuples()``)."""
+        out: dict[str, Any] = {}
+        for column, value in zip(self.names, row, strict=True):
+            if isinstance(value, str):
+                if isinstance(value, Unreadable):
+                    raise errors.UnreadableValue(
+                        f"{self.table} {row[0]}: {column} cannot be read "
+                        f"({value.problem}); fix or delete the row before exporting it"
+                    )
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            out[column] = value
+        return json.dumps(out, ensure_ascii=False, allow_nan=True) + "\n"
+
+    def decode(self, line: bytes) -> dict[str, Any]:
+        """A row's values by field name; BundleRejected for a line that is not one of the table's."""
+        table = self.table
+        try:
+            doc = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise errors.BundleRejected(f"a {table} row is not JSON ({exc}); nothing was written") from None
+        if not isinstance(doc, dict) or type(doc.get("id")) is not int:
+            raise errors.BundleRejected(f"a {table} row has no id; nothing was written")
+        by_column = self.by_column
+        values: dict[str, Any] = {}
+        for name, value in doc.items():
+            field = by_column.get(name)
+            if field is None:
                 raise errors.BundleRejected(
-                    f"{table} row {doc['id']}: {name} {value!r} is not a time"
-                ) from None
-        if isinstance(field, ForeignKeyField) and value is not None and type(value) is not int:
-            raise errors.BundleRejected(f"{table} row {doc['id']}: {name} {value!r} is not an id")
-        values[field.name] = value
-    return values
+                    f"{table} row {doc['id']} has a column {name!r} this store does not know; "
+                    "nothing was written"
+                )
+            if value is not None:
+                if name in self.times:
+                    value = self._time(doc["id"], name, value)
+                elif name in self.keys and type(value) is not int:
+                    raise errors.BundleRejected(f"{table} row {doc['id']}: {name} {value!r} is not an id")
+            values[field.name] = value
+        return values
+
+    def _time(self, row_id: int, name: str, value: object) -> datetime:
+        try:
+            return datetime.fromisoformat(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise errors.BundleRejected(
+                f"{self.table} row {row_id}: {name} {value!r} is not a time"
+            ) from None
