@@ -6,7 +6,10 @@ files on disk; tampered bundles are made by editing the archive's bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import stat
+import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -343,6 +346,10 @@ def _rewrite(
     return out
 
 
+def _entry(data: bytes) -> dict[str, object]:
+    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
 def _tampered(bundle: Path, tmp_path: Path) -> dict[str, tuple[Path, type[errors.StoreError]]]:
     raw = bundle.read_bytes()
     with zipfile.ZipFile(bundle) as archive:
@@ -384,6 +391,20 @@ def _tampered(bundle: Path, tmp_path: Path) -> dict[str, tuple[Path, type[errors
         _rewrite(bundle, tmp_path / "newer.dashai", {"manifest.json": json.dumps(newer).encode()}),
         errors.BundleTooNew,
     )
+    # A link and a twice-written member, each listed in the manifest with its true checksum.
+    link = zipfile.ZipInfo("files/runs/1/link")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    target = b"/etc/passwd"
+    listed = dict(manifest, members={**manifest["members"], link.filename: _entry(target)})
+    linked = _rewrite(bundle, tmp_path / "link.dashai", {"manifest.json": json.dumps(listed).encode()})
+    with zipfile.ZipFile(linked, "a") as archive:
+        archive.writestr(link, target)
+    cases["symbolic link"] = (linked, errors.BundleRejected)
+    twice = _rewrite(bundle, tmp_path / "twice.dashai", {})
+    with warnings.catch_warnings(), zipfile.ZipFile(twice, "a") as archive:
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name: the point
+        archive.writestr(data_member, data)
+    cases["member twice"] = (twice, errors.BundleRejected)
     no_manifest = _rewrite(bundle, tmp_path / "nomanifest.dashai", {"manifest.json": None})
     cases["no manifest"] = (no_manifest, errors.BundleRejected)
     return cases
@@ -400,12 +421,19 @@ def test_a_tampered_truncated_or_newer_bundle_is_refused_with_nothing_written(
         datasets.create("already here", pa.table({"a": [1]}))
         rows_before, files_before = row_counts(dest.db), file_tree(dest_home)
         for case, (path, error) in cases.items():
-            with pytest.raises(error):
+            with pytest.raises(error) as caught:
                 bundles.import_bundle(path)
+            assert "nothing was written" in str(caught.value), case
             assert row_counts(dest.db) == rows_before, case
             assert file_tree(dest_home) == files_before, case
         bundles.import_bundle(bundle.path)  # the genuine one still imports
         assert row_counts(dest.db) != rows_before
+        # A bundle from an older schema (0005: no origin column yet) imports too.
+        with zipfile.ZipFile(bundle.path) as archive:
+            manifest = json.loads(archive.read("manifest.json"))
+        older = dict(manifest, schema="0005_notebook_source_path")
+        path = _rewrite(bundle.path, tmp_path / "older.dashai", {"manifest.json": json.dumps(older).encode()})
+        assert bundles.import_bundle(path).schema == "0005_notebook_source_path"
 
 
 def test_member_names_that_could_escape_are_refused() -> None:

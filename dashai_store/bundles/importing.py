@@ -97,10 +97,15 @@ def verify_and_stage(archive: zipfile.ZipFile, man: manifest.Manifest) -> dict[s
         for name, member in man.members.items():
             digest, size = hashlib.sha256(), 0
             if not name.startswith(manifest.FILES):
+                lines = 0
                 for chunk in _stream(archive, name):
                     digest.update(chunk)
                     size += len(chunk)
+                    lines += chunk.count(b"\n")
                 _check(name, member, digest, size)
+                counted = man.rows.get(name[len(manifest.ROWS) :].removesuffix(".jsonl"), 0)
+                if lines != counted:  # the manifest edited: its own checksum is nowhere to check
+                    raise _reject(f"{name} holds {lines} row(s), the manifest counts {counted}")
                 continue
             rel = layout.dataset_incoming(uuid.uuid4().hex)
             staged[name] = rel

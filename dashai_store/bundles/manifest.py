@@ -187,8 +187,8 @@ def check_members(archive: zipfile.ZipFile, manifest: Manifest) -> None:
         check_name(name)
         if name not in manifest.members:
             raise _reject(f"member {name!r} is not listed in the manifest")
-        mode = info.external_attr >> 16
-        if info.is_dir() or (mode and not stat.S_ISREG(mode)):
+        kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no type recorded (many zip writers)
+        if info.is_dir() or kind not in (0, stat.S_IFREG):
             raise _reject(f"member {name!r} is not a plain file (a folder or a link)")
         if info.file_size != manifest.members[name].size:
             raise _reject(
