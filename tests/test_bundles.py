@@ -454,3 +454,20 @@ def test_member_names_that_could_escape_are_refused() -> None:
             bundle_manifest.check_name(name)
     bundle_manifest.check_name("files/runs/1/model.joblib")
     bundle_manifest.check_name("rows/run.jsonl")
+
+
+def test_an_export_inside_a_write_transaction_reads_that_transaction(
+    tmp_path: Path, source: tuple[Store, Work]
+) -> None:
+    from dashai_store.database import run_in_transaction
+
+    _, work = source
+
+    def rename_then_export() -> bundles.BundleRecord:
+        datasets.rename(work.dataset, "iris-renamed")
+        return bundles.export_bundle(tmp_path / "inside.dashai", datasets=[work.dataset])
+
+    run_in_transaction(rename_then_export)
+    with open_store(tmp_path / "dest"):
+        added = bundles.import_bundle(tmp_path / "inside.dashai")
+        assert datasets.get(added.pieces["datasets"][work.dataset]).name == "iris-renamed"

@@ -39,10 +39,18 @@ def schema_head() -> str:
 
 @contextmanager
 def read_snapshot() -> Iterator[None]:
-    """One read transaction of the open store (``backend.read_snapshot``), errors translated."""
+    """One read transaction of the open store (``backend.read_snapshot``), errors translated.
+
+    Inside a transaction already (an export called from a write transaction) that one is
+    the snapshot: a nested one would be a savepoint, which cannot set an isolation level.
+    """
     store = current()
-    with translated(), store.dialect.read_snapshot():
-        yield
+    with translated():
+        if store.db.in_transaction():
+            yield
+            return
+        with store.dialect.read_snapshot():
+            yield
 
 
 class _HashingWriter:
