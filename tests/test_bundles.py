@@ -471,3 +471,13 @@ def test_an_export_inside_a_write_transaction_reads_that_transaction(
     with open_store(tmp_path / "dest"):
         added = bundles.import_bundle(tmp_path / "inside.dashai")
         assert datasets.get(added.pieces["datasets"][work.dataset]).name == "iris-renamed"
+
+
+def test_a_row_edited_by_hand_into_nonsense_is_named_not_exported(
+    tmp_path: Path, source: tuple[Store, Work]
+) -> None:
+    store, work = source
+    store.db.execute_sql(f"UPDATE run SET parameters = 'not json' WHERE id = {work.run}")
+    with pytest.raises(errors.UnreadableValue, match=f"run {work.run}: parameters"):
+        bundles.export_bundle(tmp_path / "bad.dashai", runs=[work.run])
+    assert not (tmp_path / "bad.dashai").exists()
