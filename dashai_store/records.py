@@ -528,3 +528,15 @@ class ImportRecord:
     renamed: tuple[RenamedRow, ...]
     files: int
     file_bytes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class BundleImportRecord:
+    """One earlier import (``dashai_bundle_import``): what runs and explainers name in ``origin``."""
+
+    id: int
+    bundle_id: str  # the bundle's sha256 (of its manifest); ``import_bundle(once=True)`` looks it up
+    source: str  # the file's name when it was imported
+    trusted: bool
+    imported_at: datetime
+    pieces: dict[str, dict[str, int]]  # by kind: old id (as text) -> new id

@@ -307,6 +307,15 @@ def test_a_bundled_model_never_runs_unless_trusted(tmp_path: Path, source: tuple
         bundles.trust_import(added.import_id)
         runs.load_model(run_id)
         assert marker.exists()
+        listed = bundles.list_imports()
+        assert [(i.id, i.trusted, i.source) for i in listed] == [
+            (added.import_id, True, "evil.dashai"),
+            (trusted.import_id, True, "evil.dashai"),
+        ]
+        assert listed[0].pieces == {"runs": {str(work.other_run): run_id}}
+        assert listed[0].bundle_id == listed[1].bundle_id == bundle.bundle_id
+        with pytest.raises(errors.NotFound):
+            bundles.trust_import(999)
 
 
 def test_bundled_explanations_need_trust_too(tmp_path: Path, source: tuple[Store, Work]) -> None:

@@ -16,7 +16,8 @@ Importing the same file twice makes two copies (names made unique: ``iris (2)``)
 
 Models and explanations in a bundle are someone else's code: imported ones load only
 with ``trust=True`` (here, or on ``runs.load_model`` / ``explainers.load_explanation``),
-see :func:`dashai_store.artifacts.refuse_untrusted`.
+see :func:`dashai_store.artifacts.refuse_untrusted`. :func:`list_imports` shows the
+imports made; :func:`trust_import` trusts one later.
 
 Modules: :mod:`.graph` (which rows a piece takes, from the foreign keys), :mod:`.rows`
 (rows as JSON lines), :mod:`.rewrite` (ids in keys, paths, artifacts and lineage),
@@ -31,12 +32,12 @@ from pathlib import Path
 
 from .. import errors, models
 from ..database import reads, writes
-from ..records import BundleRecord, ImportRecord
+from ..records import BundleImportRecord, BundleRecord, ImportRecord
 from ..rows import check_id
 from . import exporting, graph, importing
 from .manifest import FORMAT_VERSION
 
-__all__ = ["FORMAT_VERSION", "export_bundle", "import_bundle", "trust_import"]
+__all__ = ["FORMAT_VERSION", "export_bundle", "import_bundle", "list_imports", "trust_import"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -123,3 +124,20 @@ def trust_import(import_id: int) -> None:
     query = models.BundleImport.update(trusted=True).where(models.BundleImport.id == import_id)
     if not query.execute():
         raise errors.NotFound(f"bundle import {import_id} does not exist")
+
+
+@reads
+def list_imports() -> list[BundleImportRecord]:
+    """Every import of a bundle into this store, oldest first."""
+    bi = models.BundleImport
+    return [
+        BundleImportRecord(
+            id=row.id,
+            bundle_id=row.sha256,
+            source=row.source,
+            trusted=row.trusted is True,
+            imported_at=row.imported_at,
+            pieces=row.pieces if isinstance(row.pieces, dict) else {},
+        )
+        for row in bi.select().order_by(bi.id)
+    ]
