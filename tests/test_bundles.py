@@ -414,6 +414,20 @@ def _tampered(bundle: Path, tmp_path: Path) -> dict[str, tuple[Path, type[errors
         warnings.simplefilter("ignore")  # zipfile warns about the duplicate name: the point
         archive.writestr(data_member, data)
     cases["member twice"] = (twice, errors.BundleRejected)
+    # Consistent checksums, rows that break the schema (an unknown status): the database refuses.
+    with zipfile.ZipFile(bundle) as archive:
+        archive_rows = archive.read("rows/run.jsonl")
+    run_rows = archive_rows.replace(b'"status": "NOT_STARTED"', b'"status": "HALF_DONE"')
+    assert run_rows != archive_rows
+    broken = dict(manifest, members={**manifest["members"], "rows/run.jsonl": _entry(run_rows)})
+    cases["rows breaking the schema"] = (
+        _rewrite(
+            bundle,
+            tmp_path / "broken.dashai",
+            {"manifest.json": json.dumps(broken).encode(), "rows/run.jsonl": run_rows},
+        ),
+        errors.BundleRejected,
+    )
     no_manifest = _rewrite(bundle, tmp_path / "nomanifest.dashai", {"manifest.json": None})
     cases["no manifest"] = (no_manifest, errors.BundleRejected)
     return cases

@@ -61,6 +61,11 @@ def test_export_then_import_into_sqlite_and_postgresql(
     assert "load only when trusted" in again.stdout
     once = run_cli("import", str(bundle), *target, "--once")
     assert once.returncode == EXIT_FAILED and "imported before" in once.stderr
+    trusted = run_cli("import", str(bundle), *target, "--trust", "--json")
+    assert trusted.returncode == EXIT_OK and json.loads(trusted.stdout)["trusted"] is True
+    with open_store(dest, database=database_url):
+        copy = json.loads(trusted.stdout)["pieces"]["runs"][str(work.run)]
+        assert runs.load_model(copy) == {"weights": [1, 2, 3]}  # no trust argument needed
 
 
 def test_exit_codes_of_refused_bundles(tmp_path: Path, source_home: tuple[Path, Work]) -> None:

@@ -368,7 +368,10 @@ def write(
             file_bytes=size,
         )
 
-    return run_in_transaction(transaction)
+    try:
+        return run_in_transaction(transaction)
+    except errors.IntegrityError as exc:  # a CHECK, NOT NULL or foreign key the rows break
+        raise _reject(f"a row breaks a rule of this store's schema ({exc})") from exc
 
 
 def _refuse_repeat(source: Path, bundle: str) -> None:
