@@ -428,6 +428,19 @@ def _tampered(bundle: Path, tmp_path: Path) -> dict[str, tuple[Path, type[errors
         ),
         errors.BundleRejected,
     )
+    with zipfile.ZipFile(bundle) as archive:
+        dataset_rows = archive.read("rows/dataset.jsonl")
+    nameless = dataset_rows.replace(b'"name": "iris"', b'"name": null')
+    assert nameless != dataset_rows
+    unnamed = dict(manifest, members={**manifest["members"], "rows/dataset.jsonl": _entry(nameless)})
+    cases["a dataset without a name"] = (
+        _rewrite(
+            bundle,
+            tmp_path / "nameless.dashai",
+            {"manifest.json": json.dumps(unnamed).encode(), "rows/dataset.jsonl": nameless},
+        ),
+        errors.BundleRejected,
+    )
     no_manifest = _rewrite(bundle, tmp_path / "nomanifest.dashai", {"manifest.json": None})
     cases["no manifest"] = (no_manifest, errors.BundleRejected)
     return cases

@@ -254,8 +254,8 @@ class _Import:
         if model in ORIGIN_MODELS:
             values[ORIGIN] = self.import_id
         name_field = _unique_name_field(model)
-        if name_field is not None and isinstance(values.get(name_field.name), str):
-            original = values[name_field.name]
+        original = values.get(name_field.name) if name_field is not None else None
+        if name_field is not None and isinstance(original, str):
             if model is models.Plugin:
                 existing = model.get_or_none(name_field == original)
                 if existing is not None:  # one plugin per name: the one here stands for it
@@ -267,7 +267,7 @@ class _Import:
         self.ids.add(model, old_id, new_id)
         self.new_ids.setdefault(table, []).append(new_id)
         self.counts[table] = self.counts.get(table, 0) + 1
-        if name_field is not None and values.get(name_field.name) != original:
+        if isinstance(original, str) and values[name_field.name] != original:
             self.renamed.append(RenamedRow(table=table, id=new_id, name=original, new_name=values["name"]))
         if later:
             self.deferred.append((model, new_id, later))
