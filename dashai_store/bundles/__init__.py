@@ -21,7 +21,8 @@ imports made; :func:`trust_import` trusts one later.
 
 Modules: :mod:`.graph` (which rows a piece takes, from the foreign keys), :mod:`.rows`
 (rows as JSON lines), :mod:`.rewrite` (ids in keys, paths, artifacts and lineage),
-:mod:`.manifest` (the format), :mod:`.exporting`, :mod:`.importing`.
+:mod:`.manifest` (the format), :mod:`.exporting`, :mod:`.verify` (an import's first
+step: every checksum, files staged), :mod:`.importing` (its transaction).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from .. import errors, models
 from ..database import reads, writes
 from ..records import BundleImportRecord, BundleRecord, ImportRecord
 from ..rows import check_id
-from . import exporting, graph, importing
+from . import exporting, graph, importing, verify
 from .manifest import FORMAT_VERSION
 
 __all__ = ["FORMAT_VERSION", "export_bundle", "import_bundle", "list_imports", "trust_import"]
@@ -93,7 +94,7 @@ def export_bundle(
     document, raw, file_bytes = exporting.write(target, roots, pieces, everything, progress)
     return BundleRecord(
         path=target,
-        bundle_id=importing.bundle_id(raw),
+        bundle_id=verify.bundle_id(raw),
         size=target.stat().st_size,
         format_version=document.format_version,
         schema=document.schema,

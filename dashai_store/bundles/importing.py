@@ -3,10 +3,9 @@
 1. **Verify** (no write to the database): the manifest parses and is of a schema this code
    knows (a newer one: :class:`~dashai_store.errors.BundleTooNew`); the archive holds exactly
    the listed members, plain files with safe names; every member streams out with the
-   listed size and sha256. Files are streamed meanwhile to staging names in the home
-   (``layout.dataset_incoming``: owned by no row, removed when the import ends, and by
-   ``gc`` after a crash), so large data is read once and memory stays flat. Any failure
-   removes them and raises :class:`~dashai_store.errors.BundleRejected`: nothing written.
+   listed size and sha256, files streamed meanwhile to staging names (:mod:`.verify`).
+   Any failure removes them and raises :class:`~dashai_store.errors.BundleRejected`:
+   nothing written.
 2. **Write**, one write transaction: rows table by table, parents first, each with a new
    id; foreign keys, the paths rows record, ``artifacts`` entries and a dataset's
    ``lineage`` rewritten to the new ids (:mod:`.rewrite`); names a table keeps unique made
@@ -23,7 +22,6 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,21 +36,13 @@ from ..files import layout
 from ..migrator import default_steps
 from ..records import ImportRecord, RenamedRow
 from ..rows import insert_unique
-from . import graph, manifest, rows
+from . import graph, manifest, rows, verify
 from .rewrite import ARTIFACT_MODELS, PATH_COLUMNS, IdMap, Unmapped
+from .verify import check_member, open_archive, reject, remove_staged, stream, verify_and_stage
 
 Model = type[models.BaseModel]
-CHUNK = 1024 * 1024
 BATCH = 500  # rows per INSERT of a bulk table
 METRIC_BATCH = 50_000  # points per metrics.log_many call
-
-
-def _reject(why: str) -> errors.BundleRejected:
-    return errors.BundleRejected(f"the bundle was refused: {why}; nothing was written")
-
-
-def bundle_id(raw_manifest: bytes) -> str:
-    return hashlib.sha256(raw_manifest).hexdigest()
 
 
 def _bulk(model: Model) -> bool:
@@ -68,66 +58,6 @@ def _bulk(model: Model) -> bool:
 def _unique_name_field(model: Model) -> Any:
     name = model._meta.fields.get("name")
     return name if name is not None and name.unique else None
-
-
-# -- step 1: verify and stage -----------------------------------------------------------------
-
-
-def _stream(archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:
-    try:
-        with archive.open(name) as handle:
-            while chunk := handle.read(CHUNK):
-                yield chunk
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:  # CRC errors, truncation
-        raise _reject(f"member {name!r} cannot be read ({exc})") from None
-
-
-def _check(name: str, member: manifest.Member, digest: Any, size: int) -> None:
-    if size != member.size or digest.hexdigest() != member.sha256:
-        raise _reject(
-            f"member {name!r} does not match its sha256 and size in the manifest (changed or damaged)"
-        )
-
-
-def verify_and_stage(archive: zipfile.ZipFile, man: manifest.Manifest) -> dict[str, str]:
-    """Check every member's bytes; stage the files. Returns member name -> staged path
-    (home-relative). On failure the staged files are removed and BundleRejected raised."""
-    staged: dict[str, str] = {}
-    try:
-        for name, member in man.members.items():
-            digest, size = hashlib.sha256(), 0
-            if not name.startswith(manifest.FILES):
-                lines = 0
-                for chunk in _stream(archive, name):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    lines += chunk.count(b"\n")
-                _check(name, member, digest, size)
-                counted = man.rows.get(name[len(manifest.ROWS) :].removesuffix(".jsonl"), 0)
-                if lines != counted:  # the manifest edited: its own checksum is nowhere to check
-                    raise _reject(f"{name} holds {lines} row(s), the manifest counts {counted}")
-                continue
-            rel = layout.dataset_incoming(uuid.uuid4().hex)
-            staged[name] = rel
-            with files.atomic_writer(rel) as out:
-                for chunk in _stream(archive, name):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                _check(name, member, digest, size)
-    except BaseException:
-        remove_staged(staged)
-        raise
-    return staged
-
-
-def remove_staged(staged: dict[str, str]) -> None:
-    home = files.home()
-    for rel in staged.values():
-        try:
-            files.io.remove_within(home, rel)
-        except (OSError, errors.UnsafePath):
-            continue  # never written (the failure came first), or gone: gc sees the rest
 
 
 # -- step 2: the write transaction ------------------------------------------------------------------
@@ -154,7 +84,7 @@ class _Import:
         member = self.man.members[name]
         digest, size = hashlib.sha256(), 0
         pending = b""
-        for chunk in _stream(self.archive, name):
+        for chunk in stream(self.archive, name):
             digest.update(chunk)
             size += len(chunk)
             pending += chunk
@@ -162,7 +92,7 @@ class _Import:
             yield from (line for line in complete if line.strip())
         if pending.strip():
             yield pending
-        _check(name, member, digest, size)
+        check_member(name, member, digest, size)
 
     def table(self, model: Model) -> None:
         table = model._meta.table_name
@@ -193,7 +123,7 @@ class _Import:
         else:
             self.insert_many(model, batch)
         if count != self.man.rows.get(table, 0):
-            raise _reject(f"{name} holds {count} row(s), the manifest counts {self.man.rows.get(table, 0)}")
+            raise reject(f"{name} holds {count} row(s), the manifest counts {self.man.rows.get(table, 0)}")
 
     def parents(self, model: Model, values: dict[str, Any], old_id: int) -> bool:
         for fk in graph.parent_keys(model):
@@ -203,7 +133,7 @@ class _Import:
             try:
                 values[fk.name] = self.ids.new(fk.rel_model, value)
             except Unmapped:
-                raise _reject(
+                raise reject(
                     f"{model._meta.table_name} {old_id} refers to {fk.rel_model._meta.table_name} {value}, "
                     "which the bundle does not hold"
                 ) from None
@@ -212,7 +142,7 @@ class _Import:
         if model is models.ProcessData and values.get("data_type") in cascade.FILE_DATA_TYPES:
             values["data"] = self.ids.optional_path(values.get("data"))  # its session and process are in
             if values["data"] is None:
-                raise _reject(f"process_data {old_id} names a file outside its process's folder")
+                raise reject(f"process_data {old_id} names a file outside its process's folder")
         return True
 
     def log_metrics(self, batch: list[dict[str, Any]]) -> None:
@@ -224,7 +154,7 @@ class _Import:
         try:
             metrics.log_many(batch[0]["run"], points)
         except errors.ValidationError as exc:
-            raise _reject(f"a metric row is not a metric point ({exc})") from None
+            raise reject(f"a metric row is not a metric point ({exc})") from None
         self.counts["metric"] = self.counts.get("metric", 0) + len(batch)
         batch.clear()
 
@@ -291,7 +221,7 @@ class _Import:
                 else:
                     changes[column] = self.ids.optional_path(value)
                     if changes[column] is None and not model._meta.fields[column].null:
-                        raise _reject(
+                        raise reject(
                             f"{model._meta.table_name} {column} {value!r} names a file "
                             "the bundle does not carry"
                         )
@@ -308,7 +238,7 @@ class _Import:
             try:
                 target = self.ids.path(old)
             except Unmapped:
-                raise _reject(f"file {old!r} belongs to no row of the bundle") from None
+                raise reject(f"file {old!r} belongs to no row of the bundle") from None
             folder = layout.row_folder_of(target)
             if folder is not None and folder not in discarded:
                 files.discard_on_rollback(folder)  # a new row's folder: nothing else is in it
@@ -371,7 +301,7 @@ def write(
     try:
         return run_in_transaction(transaction)
     except errors.IntegrityError as exc:  # a CHECK, NOT NULL or foreign key the rows break
-        raise _reject(f"a row breaks a rule of this store's schema ({exc})") from exc
+        raise reject(f"a row breaks a rule of this store's schema ({exc})") from exc
 
 
 def _refuse_repeat(source: Path, bundle: str) -> None:
@@ -385,15 +315,6 @@ def _refuse_repeat(source: Path, bundle: str) -> None:
 
 
 refuse_repeat = reads(_refuse_repeat)
-
-
-def open_archive(source: Path) -> zipfile.ZipFile:
-    if not source.is_file():
-        raise errors.NotFound(f"no bundle at {source}")
-    try:
-        return zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-        raise _reject(f"{source} is not a readable zip archive ({exc}: truncated or not a bundle)") from None
 
 
 def run(path: Path, *, trust: bool, once: bool) -> ImportRecord:
@@ -410,7 +331,7 @@ def run(path: Path, *, trust: bool, once: bool) -> ImportRecord:
                 "(nothing was written)"
             )
         manifest.check_members(archive, man)
-        bundle = bundle_id(raw)
+        bundle = verify.bundle_id(raw)
         if once:  # before reading gigabytes: the common case fails fast
             refuse_repeat(source, bundle)
         staged = verify_and_stage(archive, man)
