@@ -517,3 +517,34 @@ def test_a_row_edited_by_hand_into_nonsense_is_named_not_exported(
     with pytest.raises(errors.UnreadableValue, match=f"run {work.run}: parameters"):
         bundles.export_bundle(tmp_path / "bad.dashai", runs=[work.run])
     assert not (tmp_path / "bad.dashai").exists()
+
+
+def test_two_imports_with_once_at_the_same_time_add_the_bundle_once(
+    tmp_path: Path, source: tuple[Store, Work], dest_url: str | None
+) -> None:
+    import threading
+
+    _, work = source
+    bundle = export_work(tmp_path, work)
+    with open_store(tmp_path / "dest", database=dest_url) as dest:
+        outcomes: list[str] = []
+        start = threading.Barrier(2)
+
+        def importer() -> None:
+            from dashai_store.database import pinned
+
+            with pinned(dest):
+                start.wait()
+                try:
+                    bundles.import_bundle(bundle.path, once=True)
+                    outcomes.append("added")
+                except errors.AlreadyImported:
+                    outcomes.append("refused")
+
+        threads = [threading.Thread(target=importer) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sorted(outcomes) == ["added", "refused"]
+        assert [d.name for d in datasets.list()] == ["iris", "holdout"]

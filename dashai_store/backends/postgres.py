@@ -57,6 +57,7 @@ _MOVE_SUMMARY = _MOVE_HEAD + METRIC_SUMMARY_ON_CONFLICT + f"; TRUNCATE {_LOAD}"
 # order. Two-key advisory locks live in their own key space (the migrator uses one key).
 _RUN_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
 RUN_LOCK_NAMESPACE = zlib.crc32(b"dashai_store:metric") - (1 << 31)
+WRITERS_LOCK_NAMESPACE = zlib.crc32(b"dashai_store:writers") - (1 << 31)
 
 _NAME = itemgetter(0)
 _KEY = itemgetter(0, 1, 2, 3)
@@ -195,6 +196,10 @@ class PostgresBackend(Backend):
         # A concurrent writer of the same row (a delete, a read-modify-write) waits for this
         # transaction instead of racing it.
         return query.for_update()
+
+    def serialize_writers(self, key: str) -> None:
+        # Released at COMMIT or ROLLBACK; the key space is the metric lock's, by another namespace.
+        self.db.execute_sql(_RUN_LOCK, (WRITERS_LOCK_NAMESPACE, zlib.crc32(key.encode()) - (1 << 31)))
 
     @contextmanager
     def read_snapshot(self) -> Iterator[None]:

@@ -271,6 +271,7 @@ def write(
 
     def transaction() -> ImportRecord:
         if once:  # again, under the write lock: two imports of one bundle at once add it once
+            current().dialect.serialize_writers(f"bundle-import:{bundle}")
             _refuse_repeat(source, bundle)
         imported = models.BundleImport.insert(
             sha256=bundle, source=source.name, trusted=trust, pieces={}, imported_at=utcnow()
