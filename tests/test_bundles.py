@@ -548,3 +548,27 @@ def test_two_imports_with_once_at_the_same_time_add_the_bundle_once(
             thread.join(60)
         assert sorted(outcomes) == ["added", "refused"]
         assert [d.name for d in datasets.list()] == ["iris", "holdout"]
+
+
+def test_files_behind_a_symbolic_link_in_the_home_stay_home(
+    tmp_path: Path, source: tuple[Store, Work]
+) -> None:
+    store, work = source
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not the store's")
+    runs_folder = store.home / "runs"
+    (runs_folder / str(work.run) / "linked").symlink_to(outside, target_is_directory=True)
+    (runs_folder / str(work.run) / "secret-link.txt").symlink_to(outside / "secret.txt")
+    bundle = bundles.export_bundle(tmp_path / "run.dashai", runs=[work.run])
+    with zipfile.ZipFile(bundle.path) as archive:
+        names = archive.namelist()
+    assert f"files/runs/{work.run}/model.joblib" in names
+    assert not [n for n in names if "secret" in n or "linked" in n]
+    # A whole managed root that is a link is not followed either.
+    moved = tmp_path / "runs-elsewhere"
+    runs_folder.rename(moved)
+    runs_folder.symlink_to(moved, target_is_directory=True)
+    bundle = bundles.export_bundle(tmp_path / "run2.dashai", runs=[work.run])
+    with zipfile.ZipFile(bundle.path) as archive:
+        assert not [n for n in archive.namelist() if n.startswith("files/runs/")]

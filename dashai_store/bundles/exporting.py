@@ -10,6 +10,7 @@ never at a path a row merely claims, and links are never followed.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import stat
 import zipfile
@@ -27,6 +28,7 @@ from ..migrator import default_steps
 from . import graph, manifest, rows
 
 Model = type[models.BaseModel]
+log = logging.getLogger("dashai_store.files")
 CHUNK = 1024 * 1024
 # Already compressed or binary: stored as is (zip64, streamed). Rows compress well.
 _STORED_SUFFIXES = (".arrow", ".joblib", ".parquet", ".png", ".jpg", ".jpeg", ".gz", ".zip", ".npy")
@@ -119,7 +121,12 @@ def _files_under(home: Path, folders: list[str]) -> list[str]:
     found: set[str] = set()
     for folder in sorted(set(folders)):
         top = home / folder
-        if top.is_symlink() or not top.is_dir():
+        parts = folder.split("/")
+        # A link anywhere on the way (``runs`` -> elsewhere) would carry outside files along.
+        if any(home.joinpath(*parts[:end]).is_symlink() for end in range(1, len(parts) + 1)):
+            log.warning("not exporting %s: a symbolic link is on its path", folder)
+            continue
+        if not top.is_dir():
             continue
         for base, dirs, names in os.walk(top):  # os.walk does not enter links to folders
             dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(base, d))]
