@@ -45,6 +45,7 @@ from typing import Any
 # `python -m benchmarks.run` and imports from elsewhere.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_bundles
 import bench_datasets
 import bench_logger
 import bench_metrics
@@ -63,6 +64,7 @@ MODULES = (
     bench_testing,
     bench_startup,
     bench_mlflow,
+    bench_bundles,
 )
 
 # The promises of issues 7 and 17, as minimum ratios (ratio = our speed over the

@@ -6,6 +6,11 @@ the same way: :func:`save_joblib` writes the file without ever overwriting bytes
 committed row names (see :func:`dashai_store.files.save_joblib_staged`), records the
 checksum, and, once the transaction commits, repoints the row at the file's final name.
 The checksum is checked before anything is unpickled (:func:`dashai_store.files.load_joblib`).
+
+Files from outside the store load only when the caller trusts them: a row imported from a
+``.dashai`` bundle (:mod:`dashai_store.bundles`) names its import in ``origin``, and
+:func:`refuse_untrusted` stops the load of its joblib file (someone else's code: unpickling
+runs it) unless the caller says ``trust=True`` or the import was made trusted.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 from . import errors, files, models
 from .rows import fetch
 
-__all__ = ["save_joblib"]
+__all__ = ["ORIGIN", "ORIGIN_MODELS", "refuse_untrusted", "save_joblib"]
 
 
 def save_joblib(
@@ -84,3 +89,32 @@ def _repoint(
         columns[path_column] = final
     model.update(**columns).where(model.id == row_id).execute()
     return True
+
+
+# -- files from outside the store ------------------------------------------------------------------
+
+#: The column naming the import a row came from (NULL: made in this store).
+ORIGIN = "origin"
+
+#: The tables whose rows own files that run code when loaded (they have ``origin``).
+ORIGIN_MODELS: tuple[type[models.BaseModel], ...] = tuple(
+    model for model in models.DOMAIN_MODELS if ORIGIN in model._meta.fields
+)
+
+
+def refuse_untrusted(row: Any, what: str, *, trust: bool) -> None:
+    """UntrustedArtifact unless ``row`` was made here, its import is trusted, or ``trust``.
+
+    ``what`` names the file for the message (``"the model of run 3"``).
+    """
+    origin = getattr(row, ORIGIN, None)
+    if origin is None or trust:
+        return
+    imported = models.BundleImport.get_or_none(models.BundleImport.id == origin)
+    if imported is not None and imported.trusted is True:
+        return
+    source = f"the bundle {imported.source!r} (import {origin})" if imported is not None else "a bundle"
+    raise errors.UntrustedArtifact(
+        f"{what} came from {source}, not from this store: loading it runs code its author "
+        "put in it. Pass trust=True (or import the bundle with --trust) only if you trust it."
+    )

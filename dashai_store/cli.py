@@ -9,6 +9,10 @@
     dashai-store restore BACKUP [--home DIR] [--json]
     dashai-store export-metrics RUN_ID --output FILE [--format csv|arrow] [--json]
     dashai-store copy --home SRC [--database URL] --to-home DEST [--to-database URL] [--json] [--quiet]
+    dashai-store export  (--dataset ID | --model-session ID | --run ID | --notebook ID
+                          | --generative-session ID)... | --everything  -o FILE.dashai
+                         [--home DIR | --database URL] [--json] [--quiet]
+    dashai-store import  FILE.dashai [--home DIR] [--database URL] [--trust] [--once] [--json]
     dashai-store demo    [--home DIR] [--database URL] [--json] [--quiet]
 
 Human-readable results go to stdout (``--json``: one JSON document instead), progress of
@@ -18,12 +22,15 @@ Exit codes: 0 success; 1 ``check`` found problems, or an operation failed or was
 incomplete; 2 bad usage; 3 the database was made by a newer dashai_store; 4 no usable store
 (the home is missing or not a folder, ``db.sqlite`` is not a SQLite database, the database
 cannot be reached, or it needs ``dashai-store migrate``); 5 the run given to
-``export-metrics`` does not exist; 6 this Python lacks a dependency (the message names the
+``export-metrics`` (or a piece given to ``export``, or the file given to ``import``) does not
+exist; 6 this Python lacks a dependency (the message names the
 interpreter and what to install); 7 the home holds the store's files but its database is
 missing or empty (``DatabaseLost``: nothing written; the message names the backups found
 and ``dashai-store restore``; ``migrate --new-store`` starts an empty store anyway). Every
 command that meets a database made by a newer version exits 3, ``status`` included.
-``restore`` exits 1 when the store is in use or the backup fails its integrity check, 2
+``import`` exits 3 for a bundle written by a newer dashai_store, 1 for a tampered,
+truncated or malformed one and for ``--once`` meeting a bundle imported before (nothing is
+written in each case). ``restore`` exits 1 when the store is in use or the backup fails its integrity check, 2
 for a backup that is not a restorable SQLite file, 3 for one made by a newer dashai_store
 (never for a legacy DashAI backup). ``migrate``
 keeps the codes of ``scripts/migrate.py`` (0, 1, 2, 3, 6, 7), plus 4 for a home that is not
@@ -763,6 +770,134 @@ def cmd_copy(args: argparse.Namespace) -> int:
     return EXIT_OK if record.ok else EXIT_FAILED
 
 
+# -- bundles: export / import (dashai_store.bundles) --------------------------------------------------
+
+_PIECE_OPTIONS = (
+    ("--dataset", "datasets"),
+    ("--model-session", "model_sessions"),
+    ("--run", "runs"),
+    ("--notebook", "notebooks"),
+    ("--generative-session", "generative_sessions"),
+)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from . import bundles, errors
+
+    pieces = {kind: getattr(args, kind) or [] for _, kind in _PIECE_OPTIONS}
+    if not args.everything and not any(pieces.values()):
+        _fail("name at least one piece (--run ID, --dataset ID, ...) or --everything", EXIT_USAGE)
+    if args.everything and any(pieces.values()):
+        _fail("--everything exports every row; name no pieces with it", EXIT_USAGE)
+    progress = None if args.quiet else StderrProgress("export", quiet=False)
+    with _open(args, finish_deletions=False):
+        try:
+            record = bundles.export_bundle(
+                args.output, everything=args.everything, progress=progress, **pieces
+            )
+        except errors.NotFound as exc:
+            _fail(str(exc), EXIT_NOT_FOUND)
+        except errors.ValidationError as exc:
+            _fail(str(exc), EXIT_USAGE)
+    document = {
+        "path": str(record.path),
+        "bundle_id": record.bundle_id,
+        "size": record.size,
+        "format_version": record.format_version,
+        "schema": record.schema,
+        "pieces": {kind: list(ids) for kind, ids in record.pieces.items()},
+        "rows": record.rows,
+        "files": record.files,
+        "file_bytes": record.file_bytes,
+    }
+    lines = [
+        f"wrote {record.path} ({_human(record.size)}): {sum(record.rows.values())} row(s), "
+        f"{record.files} file(s) ({_human(record.file_bytes)}); schema {record.schema}",
+        *(f"  {table:<26} {count:>10}" for table, count in record.rows.items()),
+    ]
+    _emit(args, document, lines)
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from . import bundles, errors
+
+    with _open(args):
+        try:
+            record = bundles.import_bundle(args.bundle, trust=args.trust, once=args.once)
+        except errors.BundleTooNew as exc:
+            _fail(str(exc), EXIT_TOO_NEW)
+        except errors.NotFound as exc:
+            _fail(str(exc), EXIT_NOT_FOUND)
+        except (errors.BundleRejected, errors.AlreadyImported) as exc:
+            _fail(str(exc), EXIT_FAILED)
+    outside = sum(record.rows.get(t, 0) for t in ("run", "global_explainer", "local_explainer"))
+    document = {
+        "import_id": record.import_id,
+        "path": str(record.path),
+        "bundle_id": record.bundle_id,
+        "trusted": record.trusted,
+        "schema": record.schema,
+        "rows": record.rows,
+        "pieces": {kind: {str(old): new for old, new in ids.items()} for kind, ids in record.pieces.items()},
+        "renamed": [
+            {"table": r.table, "id": r.id, "name": r.name, "new_name": r.new_name} for r in record.renamed
+        ],
+        "files": record.files,
+        "file_bytes": record.file_bytes,
+    }
+    lines = [
+        f"imported {record.path} as import {record.import_id}: {sum(record.rows.values())} row(s), "
+        f"{record.files} file(s) ({_human(record.file_bytes)})",
+        *(
+            f"  {kind[:-1].replace('_', ' ')} {old} -> {new}"
+            for kind, ids in record.pieces.items()
+            for old, new in ids.items()
+        ),
+        *(f"  renamed {r.table} {r.name!r} -> {r.new_name!r} (its name was taken)" for r in record.renamed),
+    ]
+    if outside and not record.trusted:
+        lines.append(
+            "note: models and explanations from this bundle load only when trusted "
+            "(load_model(..., trust=True), or import again with --trust)"
+        )
+    _emit(args, document, lines)
+    return EXIT_OK
+
+
+def _add_bundle_commands(sub: Any) -> None:
+    export = sub.add_parser(
+        "export",
+        help="write pieces of work (with their rows and files) to one portable .dashai file",
+        description="Write the pieces named, with every row they need to stand alone and their "
+        "files, to FILE.dashai (a zip with a manifest of sha256s). A run brings its model session "
+        "and dataset, metrics, predictions and explainers; a notebook its converters, snapshots "
+        "and explorers; a generative session its parameter history, processes and payloads. "
+        "Exit code 5 when a piece does not exist.",
+    )
+    for option, kind in _PIECE_OPTIONS:
+        export.add_argument(
+            option, dest=kind, type=int, action="append", metavar="ID", help=f"one of the {kind} (repeatable)"
+        )
+    export.add_argument("--everything", action="store_true", help="every row of the store and its files")
+    export.add_argument("--output", "-o", required=True, metavar="FILE", help="the .dashai file to write")
+    _common(export)
+    imp = sub.add_parser(
+        "import",
+        help="add the work in a .dashai file to this store (new ids, one transaction)",
+        description="Check the bundle's manifest and every checksum, then add its rows and files "
+        "in one transaction with new ids; names already taken get a suffix (iris -> iris (2)). "
+        "Importing a file twice makes two copies unless --once. Models and explanations from a "
+        "bundle are someone else's code: they load only when trusted (--trust). Exit code 3: "
+        "the bundle is from a newer dashai_store; 1: it is damaged or tampered with, or --once "
+        "found it imported before; nothing is written then.",
+    )
+    imp.add_argument("bundle", metavar="FILE", help="a .dashai file written by `dashai-store export`")
+    imp.add_argument("--trust", action="store_true", help="let its models and explanations load (runs code)")
+    imp.add_argument("--once", action="store_true", help="refuse a bundle this store imported before")
+    _common(imp, quiet=False)
+
+
 def _write_table(table: Any, fmt: str, output: str) -> str:
     """Write ``table`` to ``output`` atomically (a temporary name, then a rename)."""
     import pyarrow as pa
@@ -825,7 +960,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Maintain a DashAI store: its database and the files beside it.",
         epilog="Exit codes: 0 ok; 1 problems found or the operation failed; 2 bad usage; "
-        "3 database newer than this code; 4 no usable store at the home; 5 unknown run. "
+        "3 database (or bundle) newer than this code; 4 no usable store at the home; 5 unknown run, "
+        "piece or bundle file. "
         f"`{PROG} COMMAND --help` describes each command.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -912,6 +1048,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--database", metavar="URL", help="a postgresql:// URL instead of <home>/db.sqlite")
     demo.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     demo.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    _add_bundle_commands(sub)
     return parser
 
 
@@ -941,6 +1078,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export-metrics": cmd_export_metrics,
     "copy": cmd_copy,
     "demo": cmd_demo,
+    "export": cmd_export,
+    "import": cmd_import,
 }
 
 

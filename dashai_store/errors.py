@@ -105,3 +105,23 @@ class CopyUnfinished(StoreError):
 class DestinationNotEmpty(StoreError):
     """``copy`` was given a destination that already holds rows or files of a store (or
     other things): nothing was written to it. Copy into an empty store or folder."""
+
+
+class UntrustedArtifact(StoreError):
+    """A file that runs code when loaded (a joblib model or explanation) came from outside
+    this store (an imported bundle) and the caller did not say it trusts it; nothing of it
+    was loaded."""
+
+
+class BundleRejected(StoreError):
+    """A ``.dashai`` bundle is damaged, tampered with or malformed (a checksum, a size, an
+    unsafe or unlisted member, an inconsistent manifest); nothing was written."""
+
+
+class BundleTooNew(SchemaTooNew):
+    """A ``.dashai`` bundle was written by a newer dashai_store (a schema or bundle format
+    this code does not know); nothing was written."""
+
+
+class AlreadyImported(AlreadyExists):
+    """``import_bundle(..., once=True)`` met a bundle this store imported before."""

@@ -352,11 +352,13 @@ def _save_explanation(kind: Kind, explainer_id: int, obj: Any) -> ExplainerRecor
 
 
 @reads
-def load_explanation(kind: Kind, explainer_id: int) -> Any:
+def load_explanation(kind: Kind, explainer_id: int, *, trust: bool = False) -> Any:
     """The stored explanation; NotFound if none was saved.
 
     Refused with FileIntegrityError if the file's sha256 is not the recorded one (it was
-    altered, or written by something other than this store), before anything is unpickled.
+    altered, or written by something other than this store), before anything is unpickled;
+    with UntrustedArtifact for an explainer imported from a bundle (someone else's code)
+    unless ``trust=True`` or the import was trusted (:mod:`dashai_store.bundles`).
     """
     checked = _check_kind(kind)
     checked_id = check_id(explainer_id, f"{checked} explainer")
@@ -366,6 +368,7 @@ def load_explanation(kind: Kind, explainer_id: int) -> Any:
     entry = (row.artifacts or {}).get("explanation") or {}
     # A checksum recorded for another path does not vouch for this one.
     sha256 = entry.get("sha256") if entry.get("path") == row.explanation_path else None
+    artifacts.refuse_untrusted(row, f"the explanation of {_noun(checked, checked_id)}", trust=trust)
     return files.load_joblib(row.explanation_path, sha256)
 
 

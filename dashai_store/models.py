@@ -211,6 +211,9 @@ class Run(JobMixin):
     plot_importance_path = TextField(null=True)
     created = DateTimeField()
     last_modified = DateTimeField()
+    # Where the row's joblib file came from: NULL made here, else the dashai_bundle_import
+    # id of the import that brought it (loading it then needs trust: dashai_store.bundles).
+    origin = StoreIntegerField(null=True)
 
     class Meta:
         table_name = "run"
@@ -412,6 +415,9 @@ class GlobalExplainer(JobMixin):
     plot_path = TextField(null=True)
     artifacts = JSONField(null=True, shape=dict)
     created = DateTimeField()
+    # Where the row's joblib file came from: NULL made here, else the dashai_bundle_import
+    # id of the import that brought it (loading it then needs trust: dashai_store.bundles).
+    origin = StoreIntegerField(null=True)
 
     class Meta:
         table_name = "global_explainer"
@@ -431,6 +437,9 @@ class LocalExplainer(JobMixin):
     plots_path = TextField(null=True)
     artifacts = JSONField(null=True, shape=dict)
     created = DateTimeField()
+    # Where the row's joblib file came from: NULL made here, else the dashai_bundle_import
+    # id of the import that brought it (loading it then needs trust: dashai_store.bundles).
+    origin = StoreIntegerField(null=True)
 
     class Meta:
         table_name = "local_explainer"
@@ -453,6 +462,21 @@ class PendingDeletion(BaseModel):
         table_name = "dashai_pending_deletion"
 
 
+class BundleImport(BaseModel):
+    """One import of a ``.dashai`` bundle (``dashai_store.bundles``): rows it added whose
+    files run code when loaded name it in their ``origin`` column; ``trusted`` says whether
+    such files may be loaded without the caller vouching for them again."""
+
+    sha256 = TextField(index=True)
+    source = TextField()
+    trusted = StoreBooleanField()
+    pieces = JSONField(shape=dict)
+    imported_at = DateTimeField()
+
+    class Meta:
+        table_name = "dashai_bundle_import"
+
+
 DOMAIN_MODELS: tuple[type[BaseModel], ...] = (
     Dataset,
     ModelSession,
@@ -471,7 +495,7 @@ DOMAIN_MODELS: tuple[type[BaseModel], ...] = (
     GlobalExplainer,
     LocalExplainer,
 )
-ALL_MODELS: tuple[type[BaseModel], ...] = (*DOMAIN_MODELS, PendingDeletion)
+ALL_MODELS: tuple[type[BaseModel], ...] = (*DOMAIN_MODELS, PendingDeletion, BundleImport)
 
 # The text columns that hold an enum member's name (their CHECKs list the names), by table.
 ENUM_COLUMNS: dict[type[BaseModel], dict[str, type[enum.Enum]]] = {

@@ -513,3 +513,60 @@ class JobEntity:
     last_modified: datetime | None
     status: RunStatus
     job_id: str
+
+
+# -- bundles (dashai_store.bundles) -------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BundleRecord:
+    """What :func:`dashai_store.bundles.export_bundle` wrote."""
+
+    path: Path  # the .dashai file
+    bundle_id: str  # sha256 of its manifest, which lists the sha256 of every other member
+    size: int  # bytes of the archive
+    format_version: int
+    schema: str  # the migration the store was at
+    pieces: dict[str, tuple[int, ...]]  # the ids asked for, by kind ("runs": (3,), ...)
+    rows: dict[str, int]  # rows per table
+    files: int
+    file_bytes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenamedRow:
+    """A row imported under another name because its own was taken (``iris`` -> ``iris (2)``)."""
+
+    table: str
+    id: int  # the new id
+    name: str  # the name in the bundle
+    new_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportRecord:
+    """What :func:`dashai_store.bundles.import_bundle` added (all in one transaction)."""
+
+    import_id: int  # the dashai_bundle_import row; imported runs and explainers name it
+    path: Path
+    bundle_id: str
+    trusted: bool
+    schema: str  # the migration the exporting store was at
+    rows: dict[str, int]  # rows added per table
+    new_ids: dict[str, tuple[int, ...]]  # per table, except the bulk ones (metric, process_data, tag)
+    pieces: dict[str, dict[int, int]]  # the bundle's top-level pieces: old id -> new id, by kind
+    renamed: tuple[RenamedRow, ...]
+    files: int
+    file_bytes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class BundleImportRecord:
+    """One earlier import (``dashai_bundle_import``): what runs and explainers name in ``origin``."""
+
+    id: int
+    bundle_id: str  # the bundle's sha256 (of its manifest); ``import_bundle(once=True)`` looks it up
+    source: str  # the file's name when it was imported
+    trusted: bool
+    imported_at: datetime
+    pieces: dict[str, dict[str, int]]  # by kind: old id (as text) -> new id

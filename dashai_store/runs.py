@@ -584,17 +584,20 @@ def _save_model(run_id: int, obj: Any) -> RunRecord:
 
 
 @reads
-def load_model(run_id: int) -> Any:
+def load_model(run_id: int, *, trust: bool = False) -> Any:
     """The run's model, unpickled only if the file's sha256 matches the one recorded.
 
     NotFound if the run has no model (or its file is gone); FileIntegrityError if the
-    file was changed on disk (it is then not unpickled).
+    file was changed on disk (it is then not unpickled). A run imported from a bundle
+    (someone else's code) raises UntrustedArtifact, nothing loaded, unless ``trust=True``
+    or the import was trusted (:mod:`dashai_store.bundles`).
     """
     check_id(run_id, "run")
     row = fetch(models.Run, run_id)
     model = (row.artifacts or {}).get("model")
     if not isinstance(model, dict) or not isinstance(model.get("path"), str):
         raise errors.NotFound(f"run {run_id} has no saved model")
+    artifacts.refuse_untrusted(row, f"the model of run {run_id}", trust=trust)
     return files.load_joblib(model["path"], model.get("sha256"))
 
 

@@ -15,6 +15,7 @@ from . import (
     m0003_summary_metrics_job_ids,
     m0004_parameter_history_no_replace,
     m0005_notebook_source_path,
+    m0006_bundle_origin,
 )
 
 REGISTRY: tuple[ModuleType, ...] = (
@@ -23,4 +24,5 @@ REGISTRY: tuple[ModuleType, ...] = (
     m0003_summary_metrics_job_ids,
     m0004_parameter_history_no_replace,
     m0005_notebook_source_path,
+    m0006_bundle_origin,
 )

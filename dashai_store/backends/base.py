@@ -164,6 +164,16 @@ class Backend(ABC):
         return query
 
     @abstractmethod
+    def serialize_writers(self, key: str) -> None:
+        """Make other write transactions that call this with ``key`` wait for the current
+        one to end (a check-then-insert on a key no unique index guards)."""
+
+    @abstractmethod
+    def read_snapshot(self) -> AbstractContextManager[Any]:
+        """A read-only transaction in which every SELECT sees one committed state (an export
+        reads many tables and must not see a row without its parent); takes no write lock."""
+
+    @abstractmethod
     def metric_row(
         self, run_id: int, name: str, value: float, split: str, level: str, step: int, moment: datetime
     ) -> tuple[Any, ...]:

@@ -6,8 +6,8 @@ import builtins
 import io
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
@@ -58,6 +58,7 @@ _MOVE_SUMMARY = _MOVE_HEAD + METRIC_SUMMARY_ON_CONFLICT + f"; TRUNCATE {_LOAD}"
 # order. Two-key advisory locks live in their own key space (the migrator uses one key).
 _RUN_LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
 RUN_LOCK_NAMESPACE = zlib.crc32(b"dashai_store:metric") - (1 << 31)
+WRITERS_LOCK_NAMESPACE = zlib.crc32(b"dashai_store:writers") - (1 << 31)
 
 _NAME = itemgetter(0)
 _KEY = itemgetter(0, 1, 2, 3)
@@ -243,6 +244,17 @@ class PostgresBackend(Backend):
         # A concurrent writer of the same row (a delete, a read-modify-write) waits for this
         # transaction instead of racing it.
         return query.for_update()
+
+    def serialize_writers(self, key: str) -> None:
+        # Released at COMMIT or ROLLBACK; the key space is the metric lock's, by another namespace.
+        self.db.execute_sql(_RUN_LOCK, (WRITERS_LOCK_NAMESPACE, zlib.crc32(key.encode()) - (1 << 31)))
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        # READ COMMITTED (the default) takes a new snapshot per statement.
+        with self.db.atomic():
+            self.db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield
 
     def metric_row(
         self, run_id: int, name: str, value: float, split: str, level: str, step: int, moment: datetime

@@ -305,6 +305,13 @@ class SqliteBackend(Backend):
             src.close()
         return True
 
+    def serialize_writers(self, key: str) -> None:
+        pass  # write transactions already run one at a time (BEGIN IMMEDIATE)
+
+    def read_snapshot(self) -> AbstractContextManager[Any]:
+        # A deferred BEGIN: the first SELECT pins a WAL snapshot; writers are never blocked.
+        return self.db.atomic(lock_type="DEFERRED")
+
     def table_counts_and_size(self, tables: Sequence[str]) -> tuple[dict[str, int], int]:
         path = self.path
         with closing(_read_only(path)) as conn:

@@ -26,9 +26,11 @@ TIMEOUT_S = 60
 BASE: list[str] = [str(m.ID) for m in REGISTRY]
 HEAD = BASE[-1]
 
-# The 16 DashAI tables, the pending-deletion table and the runner's version table.
+# The 16 DashAI tables, the store's bookkeeping tables (pending deletions, bundle imports)
+# and the runner's version table.
 EXPECTED_TABLES = (
     "converter",
+    "dashai_bundle_import",
     "dashai_pending_deletion",
     "dashai_schema_migration",
     "dataset",
