@@ -351,8 +351,9 @@ class SqliteBackend(Backend):
 
     def raise_id_marks(self, marks: dict[str, int]) -> None:
         # An INSERT with an explicit id already moves sqlite_sequence up to it; a deleted
-        # row's id above the highest copied one is what this adds.
-        self.restore_autoincrement_marks(marks)
+        # row's id above the highest copied one is what this adds. A mark of 0 (a table that
+        # never held a row: PostgreSQL reports its unused sequence so) is no mark at all.
+        self.restore_autoincrement_marks({name: seq for name, seq in marks.items() if seq > 0})
 
     def insert_with_ids(
         self,
