@@ -48,7 +48,7 @@ from .enums import LevelEnum, RunStatus, coerce
 from .files import plots as plots_io
 from .lifecycle import DELIVERED, NOT_STARTED, STARTED, move
 from .records import RunRecord, RunWithMetrics, to_record
-from .rows import Jobs, Reader, check_id, check_json, check_name, check_text, fetch, require
+from .rows import Jobs, Reader, check_id, check_json, check_name, check_text, fetch, not_found, require
 
 __all__ = [
     "PLOT_KINDS",
@@ -586,6 +586,8 @@ def load_plot(run_id: int, kind: str, as_figure: bool = True) -> Any:
 def delete(run_id: int) -> None:
     """Delete the run, its metrics, predictions and explainers (the database cascade) and,
     once that commits, ``runs/<id>/`` and every file of every row removed."""
-    check_id(run_id, "run")
-    fetch(models.Run, run_id)
-    delete_rows(models.Run, [run_id])
+    checked = check_id(run_id, "run")
+    # The delete itself says whether the run existed (no lookup first); an unknown id
+    # scheduled nothing, and raising rolls the transaction back.
+    if not delete_rows(models.Run, [checked]):
+        raise not_found("run", checked)
