@@ -45,7 +45,6 @@ from .cascade import delete_rows
 from .clock import utcnow
 from .database import in_transaction, reads, writes
 from .enums import LevelEnum, RunStatus, coerce
-from .files import plots as plots_io
 from .lifecycle import DELIVERED, NOT_STARTED, STARTED, move
 from .records import RunRecord, RunWithMetrics, to_record
 from .rows import Jobs, Reader, check_id, check_json, check_name, check_text, fetch, not_found, require
@@ -176,6 +175,10 @@ def _check_plots(plots: object) -> dict[str, str]:
     """Kind -> figure JSON text, read and validated before anything is written."""
     if plots is None:
         return {}
+    # Here, not at the top: importing pickle and the plot reader is start-up time the app's
+    # import line would pay for an upload it rarely makes.
+    from .files import plots as plots_io
+
     if not isinstance(plots, Mapping):
         raise errors.ValidationError(f"plots must be a dict of kind -> figure, got {type(plots).__name__}")
     figures: dict[str, str] = {}
