@@ -445,6 +445,8 @@ def _column_reader(model_field: peewee.Field, enum_cls: type[Enum] | None, *, pa
         return functools.partial(_read_json, python_value, model_field.shape, model_field.null)
     if isinstance(model_field, peewee.DateTimeField):
         return functools.partial(_read_datetimes, python_value)
+    if isinstance(model_field, peewee.AutoField):
+        return _as_they_are  # a rowid (SQLite) or an integer column (PostgreSQL): always an int
     if isinstance(model_field, peewee.TextField):
         text = functools.partial(_read_plain, python_value, str)
         if enum_cls is not None:
@@ -458,6 +460,10 @@ def _column_reader(model_field: peewee.Field, enum_cls: type[Enum] | None, *, pa
     ):
         return functools.partial(_read_plain, python_value, int)
     return functools.partial(_map, python_value)
+
+
+def _as_they_are(values: Sequence[Any]) -> Sequence[Any]:
+    return values
 
 
 def _map(python_value: Callable[[Any], Any], values: Sequence[Any]) -> Sequence[Any]:
@@ -474,9 +480,9 @@ def _read_plain(python_value: Callable[[Any], Any], kind: type[Any], values: Seq
 def _read_enum(
     text: ColumnReader, members: dict[str, Enum], enum_cls: type[Enum], values: Sequence[Any]
 ) -> Sequence[Any]:
-    names = text(values)
-    decoded: list[Any] = list(map(members.get, names))
+    decoded: list[Any] = list(map(members.get, values))  # only a member's name finds one
     if None in decoded:  # a name this version does not know, written by hand: marked, not raised
+        names = text(values)
         decoded = [
             decode_enum(enum_cls, name) if member is None else member
             for name, member in zip(names, decoded, strict=True)
@@ -522,6 +528,8 @@ def _read_json(
 ) -> Sequence[Any]:
     """JSON text decoded by the C scanner when it is one whole JSON value of the column's
     shape (what the store writes); anything else as :class:`models.JSONField` reads it."""
+    if values.count(None) == len(values):
+        return values
     scan = _scan_json
     decoded: list[Any] = []
     append = decoded.append
