@@ -40,7 +40,17 @@ from .clock import utcnow
 from .database import current, reads, writes
 from .enums import RunStatus, coerce
 from .records import DatasetRecord, to_record
-from .rows import MAX_NAME_LENGTH, Jobs, check_id, check_json, could_exist, fetch, insert_unique, not_found
+from .rows import (
+    MAX_NAME_LENGTH,
+    Jobs,
+    Reader,
+    check_id,
+    check_json,
+    could_exist,
+    fetch,
+    insert_unique,
+    not_found,
+)
 from .rows import check_name as _check_name
 
 if TYPE_CHECKING:
@@ -248,6 +258,9 @@ def _record(row: Any) -> DatasetRecord:
     return to_record(DatasetRecord, row, file_path=files.to_absolute(row.file_path))
 
 
+_records: Reader[DatasetRecord] = Reader(models.Dataset, DatasetRecord, paths=("file_path",))
+
+
 def _refuse_taken(name: str, *, other_than: int | None = None) -> None:
     row = models.Dataset.select(models.Dataset.id).where(models.Dataset.name == name).get_or_none()
     if row is not None and row.id != other_than:
@@ -440,8 +453,7 @@ def fail(dataset_id: int, error: str) -> DatasetRecord:
 @reads
 def get(dataset_id: int) -> DatasetRecord:
     """The dataset with this id; NotFound if there is none."""
-    check_id(dataset_id, "dataset")
-    return _record(fetch(models.Dataset, dataset_id))
+    return _records.get(check_id(dataset_id, "dataset"))
 
 
 @reads
@@ -468,7 +480,7 @@ def list(
     query = models.Dataset.select().order_by(models.Dataset.id)
     if status is not None:
         query = query.where(models.Dataset.status == coerce(RunStatus, status))
-    return [_record(row) for row in paging.page(query, limit, offset).iterator()]
+    return _records.all(paging.page(query, limit, offset))
 
 
 @reads

@@ -44,7 +44,7 @@ from .clock import utcnow
 from .database import in_transaction, reads, writes
 from .lifecycle import STARTED, move
 from .records import GlobalExplainerRecord, LocalExplainerRecord, to_record
-from .rows import Jobs, check_id, check_json, check_name, check_text, fetch, require
+from .rows import Jobs, Reader, check_id, check_json, check_name, check_text, fetch, require
 
 __all__ = [
     "ExplainerRecord",
@@ -99,6 +99,12 @@ def _record(kind: Kind, row: Any) -> ExplainerRecord:
 
 _global_jobs = Jobs(models.GlobalExplainer, _global_record, "global explainer")
 _local_jobs = Jobs(models.LocalExplainer, _local_record, "local explainer")
+_global_reader: Reader[GlobalExplainerRecord] = Reader(
+    models.GlobalExplainer, GlobalExplainerRecord, paths=("explanation_path", "plot_path")
+)
+_local_reader: Reader[LocalExplainerRecord] = Reader(
+    models.LocalExplainer, LocalExplainerRecord, paths=("explanation_path", "plots_path")
+)
 
 
 # -- validation ------------------------------------------------------------------------------
@@ -191,7 +197,10 @@ def get(kind: Kind, explainer_id: int) -> ExplainerRecord:
 @reads
 def _get(kind: object, explainer_id: object) -> ExplainerRecord:
     checked = _check_kind(kind)
-    return _record(checked, fetch(_model(checked), check_id(explainer_id, f"{checked} explainer")))
+    reader: Reader[Any] = _global_reader if checked == "global" else _local_reader
+    row_id = check_id(explainer_id, f"{checked} explainer")
+    found: ExplainerRecord = reader.get(row_id, f"{checked} explainer")
+    return found
 
 
 @reads
@@ -212,7 +221,7 @@ def list_global(
         checked = check_id(run_id, "run")
         require(models.Run, checked, "run")
         query = query.where(model.run == checked)
-    return [_global_record(row) for row in paging.page(query.order_by(model.id), *cut).iterator()]
+    return _global_reader.all(paging.page(query.order_by(model.id), *cut))
 
 
 @reads
@@ -241,7 +250,7 @@ def list_local(
         checked_dataset = check_id(dataset_id, "dataset")
         require(models.Dataset, checked_dataset, "dataset")
         query = query.where(model.dataset == checked_dataset)
-    return [_local_record(row) for row in paging.page(query.order_by(model.id), *cut).iterator()]
+    return _local_reader.all(paging.page(query.order_by(model.id), *cut))
 
 
 def _delete(kind: Kind, explainer_id: object) -> None:

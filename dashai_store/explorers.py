@@ -26,7 +26,7 @@ from .database import reads, writes
 from .enums import RunStatus
 from .lifecycle import move
 from .records import ExplorerRecord, to_record
-from .rows import Jobs, check_id, check_json, check_name, check_text, fetch, require
+from .rows import Jobs, Reader, check_id, check_json, check_name, check_text, fetch, require
 
 JSON_RESULT = "result.json"
 BINARY_RESULT = "result.bin"
@@ -37,6 +37,7 @@ def explorer_record(row: Any) -> ExplorerRecord:
 
 
 _jobs = Jobs(models.Explorer, explorer_record, "explorer")
+_reader: Reader[ExplorerRecord] = Reader(models.Explorer, ExplorerRecord, paths=("exploration_path",))
 
 
 ColumnSpec = str | dict[str, Any]
@@ -132,8 +133,7 @@ def create(
 
 @reads
 def get(explorer_id: int) -> ExplorerRecord:
-    check_id(explorer_id, "explorer")
-    return explorer_record(fetch(models.Explorer, explorer_id))
+    return _reader.get(check_id(explorer_id, "explorer"))
 
 
 @reads
@@ -157,7 +157,7 @@ def list(
         query = (
             explorer.select().where(explorer.notebook == notebook_id).order_by(explorer.position, explorer.id)
         )
-    return [explorer_record(row) for row in paging.page(query, limit, offset)]
+    return _reader.all(paging.page(query, limit, offset))
 
 
 @writes

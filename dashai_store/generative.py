@@ -77,7 +77,17 @@ from .records import (
     Payload,
     to_record,
 )
-from .rows import Jobs, check_id, check_json, check_name, check_payload_text, check_text, fetch, insert_unique
+from .rows import (
+    Jobs,
+    Reader,
+    check_id,
+    check_json,
+    check_name,
+    check_payload_text,
+    check_text,
+    fetch,
+    insert_unique,
+)
 
 __all__ = [
     "PayloadInput",
@@ -206,6 +216,11 @@ def _snapshot_record(row: Any) -> ParameterSnapshot:
 
 def _process_record(row: Any) -> GenerativeProcessRecord:
     return to_record(GenerativeProcessRecord, row)
+
+
+_sessions: Reader[GenerativeSessionRecord] = Reader(GenerativeSession, GenerativeSessionRecord)
+_snapshots: Reader[ParameterSnapshot] = Reader(ParameterHistory, ParameterSnapshot)
+_processes: Reader[GenerativeProcessRecord] = Reader(GenerativeProcess, GenerativeProcessRecord)
 
 
 def _payload_record(row: Any) -> Payload:
@@ -352,7 +367,7 @@ def create_session(
 @reads
 def get_session(session_id: int) -> GenerativeSessionRecord:
     """The session ``session_id``; NotFound if there is none."""
-    return _session_record(fetch(GenerativeSession, check_id(session_id, "generative session")))
+    return _sessions.get(check_id(session_id, "generative session"))
 
 
 @reads
@@ -371,7 +386,7 @@ def list_sessions(task_name: str | None = None) -> list[GenerativeSessionRecord]
     query = GenerativeSession.select().order_by(GenerativeSession.id)
     if task_name is not None:
         query = query.where(GenerativeSession.task_name == check_text(task_name, "task_name"))
-    return [_session_record(row) for row in query.iterator()]
+    return _sessions.all(query)
 
 
 @writes
@@ -486,14 +501,14 @@ def parameter_history(session_id: int) -> list[ParameterSnapshot]:
     query = (
         ParameterHistory.select().where(ParameterHistory.session == session.id).order_by(ParameterHistory.id)
     )
-    return [_snapshot_record(row) for row in query.iterator()]
+    return _snapshots.all(query)
 
 
 @reads
 def get_snapshot(snapshot_id: int) -> ParameterSnapshot:
     """One snapshot, e.g. the one a process ran with (``process.parameter_history_id``)."""
     hid = check_id(snapshot_id, "parameter snapshot")
-    return _snapshot_record(fetch(ParameterHistory, hid, "parameter snapshot"))
+    return _snapshots.get(hid, "parameter snapshot")
 
 
 @reads
@@ -571,7 +586,7 @@ def add_outputs(process_id: int, outputs: Sequence[PayloadInput]) -> list[Payloa
 @reads
 def get_process(process_id: int) -> GenerativeProcessRecord:
     """The process ``process_id``; NotFound if there is none."""
-    return _process_record(fetch(GenerativeProcess, check_id(process_id, "generative process")))
+    return _processes.get(check_id(process_id, "generative process"))
 
 
 @reads
@@ -583,7 +598,7 @@ def list_processes(session_id: int) -> list[GenerativeProcessRecord]:
         .where(GenerativeProcess.session == session.id)
         .order_by(GenerativeProcess.id)
     )
-    return [_process_record(row) for row in query.iterator()]
+    return _processes.all(query)
 
 
 @reads

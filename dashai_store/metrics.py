@@ -370,8 +370,14 @@ def _plain(chunk: Sequence[Any]) -> Sequence[Sequence[Any]] | None:
     # Enum members become names and other real numbers floats, a column at a time, before
     # the checks below (which then see the stored form). Members are not hashed on the
     # way (Enum.__hash__ is Python code): a column of members only is read by _name_.
-    splits = _stored_names(chunk, _SPLIT, SplitEnum, _SPLIT_NAMES)
-    levels = _stored_names(chunk, _LEVEL, LevelEnum, _LEVEL_NAMES)
+    # A chunk whose first point has names (what a plain training loop logs) skips the two
+    # member scans; a member further down then fails the checks and takes the slow path.
+    first = chunk[0]
+    if type(first[1]) is str and type(first[2]) is str:
+        splits = levels = None
+    else:
+        splits = _stored_names(chunk, _SPLIT, SplitEnum, _SPLIT_NAMES)
+        levels = _stored_names(chunk, _LEVEL, LevelEnum, _LEVEL_NAMES)
     values: Iterable[Any] = map(_VALUE, chunk)
     value_types = set(map(type, map(_VALUE, chunk)))
     if value_types != {float}:
@@ -514,7 +520,8 @@ def _fetch(sql: str, params: Sequence[Any]) -> builtins.list[tuple[Any, ...]]:
     with _driver_errors:
         cursor = db.cursor()
         cursor.execute(sql, params)
-        return builtins.list(cursor.fetchall())
+        rows: builtins.list[tuple[Any, ...]] = cursor.fetchall()  # a list on both drivers
+        return rows
 
 
 def _require_run(run_id: int) -> None:
@@ -542,13 +549,12 @@ def _points(rows: Sequence[tuple[Any, ...]], run_id: int) -> builtins.list[Metri
     if not rows:
         return []
     ids, names, splits, levels, steps, values, moments = zip(*rows, strict=True)
-    moment_types = set(map(type, moments))
-    if set(map(type, steps)) == {int} and set(map(type, values)) <= _PLAIN_VALUES and len(moment_types) == 1:
+    if set(map(type, steps)) == {int} and set(map(type, values)) <= _PLAIN_VALUES:
         try:
-            if moment_types == {str}:
+            if type(moments[0]) is str:  # SQLite's text: anything but text raises TypeError
                 moments = tuple(map(datetime.fromisoformat, moments))
-            elif moment_types != {datetime}:
-                raise TypeError(moment_types)
+            elif set(map(type, moments)) != {datetime}:  # PostgreSQL's datetimes
+                raise TypeError(moments)
             if None in values:
                 values = tuple(math.nan if value is None else value for value in values)
             columns = zip(

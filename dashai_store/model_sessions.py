@@ -46,7 +46,7 @@ from .cascade import delete_rows
 from .clock import utcnow
 from .database import reads, writes
 from .records import ModelSessionRecord, to_record
-from .rows import check_id, check_json, check_name, fetch, insert_unique, require
+from .rows import Reader, check_id, check_json, check_name, fetch, insert_unique, require
 
 __all__ = [
     "OPTION_KEYS",
@@ -199,6 +199,9 @@ def _record(row: Any) -> ModelSessionRecord:
     return to_record(ModelSessionRecord, row)
 
 
+_reader: Reader[ModelSessionRecord] = Reader(models.ModelSession, ModelSessionRecord)
+
+
 def _refuse_taken(name: str, *, other_than: int | None = None) -> None:
     session = models.ModelSession
     row = session.select(session.id).where(session.name == name).get_or_none()
@@ -267,8 +270,7 @@ def create(
 @reads
 def get(session_id: int) -> ModelSessionRecord:
     """The model session with this id; NotFound if there is none."""
-    check_id(session_id, "model session")
-    return _record(fetch(models.ModelSession, session_id))
+    return _reader.get(check_id(session_id, "model session"))
 
 
 @reads
@@ -280,7 +282,7 @@ def list(dataset_id: int | None = None) -> builtins.list[ModelSessionRecord]:
         check_id(dataset_id, "dataset")
         require(models.Dataset, dataset_id, "dataset")
         query = query.where(session.dataset == dataset_id)
-    return [_record(row) for row in query.iterator()]
+    return _reader.all(query)
 
 
 @writes

@@ -38,7 +38,7 @@ from .database import reads, run_in_transaction, writes
 from .enums import RunStatus
 from .lifecycle import ERROR, FINISHED, NOT_STARTED, STARTED, move, walk
 from .records import ConverterRecord, DatasetRecord, NotebookRecord, to_record
-from .rows import Jobs, check_id, check_json, check_name, check_text, fetch
+from .rows import Jobs, Reader, check_id, check_json, check_name, check_text, fetch
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -56,6 +56,10 @@ def notebook_record(row: Any) -> NotebookRecord:
 
 def converter_record(row: Any) -> ConverterRecord:
     return to_record(ConverterRecord, row, snapshot_path=files.to_absolute(row.snapshot_path))
+
+
+_notebooks: Reader[NotebookRecord] = Reader(models.Notebook, NotebookRecord, paths=("file_path",))
+_converters: Reader[ConverterRecord] = Reader(models.Converter, ConverterRecord, paths=("snapshot_path",))
 
 
 _jobs = Jobs(models.Converter, converter_record, "converter")
@@ -156,8 +160,7 @@ def create(dataset_id: int, name: str | None = None, description: str | None = N
 
 @reads
 def get(notebook_id: int) -> NotebookRecord:
-    check_id(notebook_id, "notebook")
-    return notebook_record(fetch(models.Notebook, notebook_id))
+    return _notebooks.get(check_id(notebook_id, "notebook"))
 
 
 @writes
@@ -193,7 +196,7 @@ def list(
     if dataset_id is not None:
         check_id(dataset_id, "dataset")
         query = query.where(models.Notebook.dataset == dataset_id)
-    return [notebook_record(row) for row in paging.page(query, limit, offset)]
+    return _notebooks.all(paging.page(query, limit, offset))
 
 
 @writes
@@ -258,8 +261,7 @@ def fail(converter_id: int, error: str) -> ConverterRecord:
 
 @reads
 def get_converter(converter_id: int) -> ConverterRecord:
-    check_id(converter_id, "converter")
-    return converter_record(fetch(models.Converter, converter_id))
+    return _converters.get(check_id(converter_id, "converter"))
 
 
 @reads
@@ -272,7 +274,7 @@ def converters(notebook_id: int) -> builtins.list[ConverterRecord]:
         .where(models.Converter.notebook == notebook_id)
         .order_by(models.Converter.position)
     )
-    return [converter_record(row) for row in query]
+    return _converters.all(query)
 
 
 @reads

@@ -23,7 +23,7 @@ from .clock import utcnow
 from .database import reads, writes
 from .enums import RunStatus, coerce
 from .records import PredictionRecord, to_record
-from .rows import Jobs, check_id, fetch, require
+from .rows import Jobs, Reader, check_id, fetch, require
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,6 +44,9 @@ __all__ = [
 
 def _record(row: Any) -> PredictionRecord:
     return to_record(PredictionRecord, row, results_path=files.to_absolute(row.results_path))
+
+
+_reader: Reader[PredictionRecord] = Reader(models.Prediction, PredictionRecord, paths=("results_path",))
 
 
 # -- create and lifecycle ---------------------------------------------------------------------------
@@ -142,8 +145,7 @@ def load_results(prediction_id: int) -> pa.Table:
 @reads
 def get(prediction_id: int) -> PredictionRecord:
     """The prediction with this id; NotFound if there is none."""
-    check_id(prediction_id, "prediction")
-    return _record(fetch(models.Prediction, prediction_id))
+    return _reader.get(check_id(prediction_id, "prediction"))
 
 
 @reads
@@ -174,7 +176,7 @@ def list(
         query = query.where(prediction.dataset == dataset_id)
     if status is not None:
         query = query.where(prediction.status == coerce(RunStatus, status))
-    return [_record(row) for row in paging.page(query, limit, offset).iterator()]
+    return _reader.all(paging.page(query, limit, offset))
 
 
 @writes

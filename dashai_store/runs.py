@@ -36,23 +36,18 @@ from __future__ import annotations
 import builtins
 import json
 import math
-from collections import namedtuple
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import peewee
 
 from . import artifacts, errors, files, metrics_logger, models, paging
 from .cascade import delete_rows
 from .clock import utcnow
 from .database import in_transaction, reads, writes
 from .enums import LevelEnum, RunStatus, coerce
-from .files import plots as plots_io
 from .lifecycle import DELIVERED, NOT_STARTED, STARTED, move
 from .records import RunRecord, RunWithMetrics, to_record
-from .rows import Jobs, check_id, check_json, check_name, check_text, fetch, require
+from .rows import Jobs, Reader, check_id, check_json, check_name, check_text, fetch, not_found, require
 
 __all__ = [
     "PLOT_KINDS",
@@ -180,6 +175,10 @@ def _check_plots(plots: object) -> dict[str, str]:
     """Kind -> figure JSON text, read and validated before anything is written."""
     if plots is None:
         return {}
+    # Here, not at the top: importing pickle and the plot reader is start-up time the app's
+    # import line would pay for an upload it rarely makes.
+    from .files import plots as plots_io
+
     if not isinstance(plots, Mapping):
         raise errors.ValidationError(f"plots must be a dict of kind -> figure, got {type(plots).__name__}")
     figures: dict[str, str] = {}
@@ -220,7 +219,7 @@ def _check_split_indexes(value: object, *, optional: bool) -> Any:
 @reads
 def get(run_id: int) -> RunRecord:
     """The run ``run_id``; NotFound if there is none."""
-    return _record(fetch(models.Run, check_id(run_id, "run")))
+    return _reader.get(check_id(run_id, "run"), "run")
 
 
 @reads
@@ -239,68 +238,12 @@ def list(
 
     >>> runs.list(session.id, limit=50, offset=100)                      # doctest: +SKIP
     """
-    return [_record(row) for row in _rows(_query(model_session_id, status, limit, offset))]
+    return _reader.all(_query(model_session_id, status, limit, offset))
 
 
-# -- the list path, below the ORM ----------------------------------------------------------------
+# -- reading, below the ORM ---------------------------------------------------------------------
 
-_RUN_FIELDS = tuple(models.Run._meta.sorted_fields)
-# Rows named by column (model_session_id, not model_session), as RunRecord names them.
-_RunRow = namedtuple("_RunRow", [field.column_name for field in _RUN_FIELDS])  # type: ignore[misc]
-_NONE = type(None)
-
-
-def _rows(query: Any) -> builtins.list[Any]:
-    """``query``'s runs as named tuples of read values, never Peewee model instances.
-
-    Building a model per row was 70% of listing a session's runs. The driver's tuples are
-    converted a column at a time: a column already of its read type (text, ints, the
-    driver's datetimes) is kept as it is, SQLite's timestamp text is parsed by
-    ``datetime.fromisoformat`` when it has the exact shape the store writes, and anything
-    else (JSON, a value edited by hand) goes through the field's own ``python_value``, as
-    the model would have.
-    """
-    db = query.model._meta.database
-    sql, params = query.sql()
-    rows = db.execute_sql(sql, params).fetchall()
-    if not rows:
-        return []
-    columns = [
-        _read_column(field, values)
-        for field, values in zip(_RUN_FIELDS, zip(*rows, strict=True), strict=True)
-    ]
-    return builtins.list(map(_RunRow._make, zip(*columns, strict=True)))
-
-
-def _read_column(field: Any, values: tuple[Any, ...]) -> Sequence[Any]:
-    kinds = set(map(type, values)) - {_NONE}
-    if isinstance(field, peewee.DateTimeField):
-        if kinds <= {datetime}:
-            return values
-        if kinds == {str}:
-            try:
-                return builtins.list(map(_stored_datetime, values))
-            except ValueError:
-                pass
-    elif isinstance(
-        field, (peewee.TextField, peewee.IntegerField, peewee.ForeignKeyField)
-    ) and not isinstance(field, models.JSONField):
-        if kinds <= ({str} if isinstance(field, peewee.TextField) else {int}):
-            return values
-    return builtins.list(map(field.python_value, values))
-
-
-def _stored_datetime(value: str | None) -> datetime | None:
-    """Text in the shapes the store writes (``isoformat(" ")``) as a datetime; ValueError
-    for any other text, which Peewee's formats then read (or keep, as Peewee would)."""
-    if value is None:
-        return None
-    if not (len(value) in (10, 19) or (len(value) == 26 and value[19] == ".")) or value[10:11] not in (
-        "",
-        " ",
-    ):
-        raise ValueError(value)
-    return datetime.fromisoformat(value)
+_reader: Reader[RunRecord] = Reader(models.Run, RunRecord, paths=("run_path", *_PLOT_COLUMNS))
 
 
 def _query(model_session_id: object, status: object, limit: object, offset: object) -> Any:
@@ -331,7 +274,7 @@ def list_with_metrics(
     >>> [(r.run.name, r.last_metrics) for r in runs.list_with_metrics(session.id)]  # doctest: +SKIP
     [('svm', {'TEST': {'accuracy': 0.93}})]
     """
-    found = [_record(row) for row in _query(model_session_id, status, limit, offset).iterator()]
+    found = _reader.all(_query(model_session_id, status, limit, offset))
     by_run: dict[int, dict[str, dict[str, float]]] = {record.id: {} for record in found}
     metric = models.Metric
     # One query for the page: the ids are few (a page), and (run_id, split, level, name)
@@ -649,6 +592,8 @@ def load_plot(run_id: int, kind: str, as_figure: bool = True) -> Any:
 def delete(run_id: int) -> None:
     """Delete the run, its metrics, predictions and explainers (the database cascade) and,
     once that commits, ``runs/<id>/`` and every file of every row removed."""
-    check_id(run_id, "run")
-    fetch(models.Run, run_id)
-    delete_rows(models.Run, [run_id])
+    checked = check_id(run_id, "run")
+    # The delete itself says whether the run existed (no lookup first); an unknown id
+    # scheduled nothing, and raising rolls the transaction back.
+    if not delete_rows(models.Run, [checked]):
+        raise not_found("run", checked)
