@@ -1,8 +1,9 @@
 """Peak memory of the store's big reads and imports against plain streaming ``pyarrow`` code.
 
 Each side of each repeat runs in a fresh interpreter (``memory_side.py``, started with
-``sys.executable``) that does its work once and reports its peak RSS
-(``getrusage(RUSAGE_SELF).ru_maxrss``), so a peak holds that side's work, the interpreter
+``sys.executable``) that does its work once and reports its own peak RSS (``VmHWM`` of
+``/proc/self/status``: ``getrusage``'s ``ru_maxrss`` would include this runner's peak,
+inherited through fork and exec), so a peak holds that side's work, the interpreter
 and that side's imports (ours imports ``dashai_store``, the baseline only ``pyarrow`` and
 ``sqlite3``), and nothing of the other side. ``value`` and ``baseline`` are median peaks
 in MB (lower is better for both); ``ratio`` is the median of the per-repeat ratios of the
@@ -24,7 +25,7 @@ peak, 0.8 = ours 25% higher). The sides alternate which runs first.
 
 The inputs are generated in the work folder (never committed) before the clock starts;
 with ``DASHAI_BENCH_QUICK=1`` they are a few MB (CSV 4 MB, Parquet 2 MB, 50,000 points).
-Needs the ``resource`` module (not on Windows: the figures are skipped there).
+Linux only (``/proc/self/status``): elsewhere the figures are skipped, with the reason.
 
 Run standalone: ``python benchmarks/bench_memory.py``.
 """
@@ -167,10 +168,8 @@ def _figure(ours_mb: list[float], base_mb: list[float], note: str) -> dict[str, 
 
 
 def _unsupported() -> str | None:
-    try:
-        import resource  # noqa: F401
-    except ImportError:
-        return "no resource module here (peak RSS is read with getrusage)"
+    if not Path("/proc/self/status").is_file():
+        return "peak RSS is read from /proc/self/status (VmHWM): Linux only"
     return None
 
 

@@ -148,3 +148,23 @@ def test_a_missed_target_fails_a_full_run_but_not_a_quick_one(
     assert "quick run: 1 target(s) missed, not enforced: startup.import" in capsys.readouterr().out
     assert run.main(["--only", "startup.import"]) == 1
     assert "MISSED" in capsys.readouterr().out
+
+
+def test_a_memory_side_reports_its_own_peak_not_the_runners(tmp_path: Path) -> None:
+    # getrusage's ru_maxrss of a child includes its parent's peak (inherited through fork
+    # and exec): both sides of a memory figure reported the runner's 312 MB once.
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_memory
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    source = tmp_path / "small.csv"
+    rows = bench_memory.write_csv(source, 2**20)
+    ballast = bytearray(600 * 2**20)
+    ballast[:: 2**12] = b"\x01" * len(ballast[:: 2**12])  # every page touched: resident
+    result = bench_memory.side(
+        "import-base", "--source", str(source), "--target", str(tmp_path / "out.arrow")
+    )
+    del ballast
+    assert result["rows"] == rows
+    assert 10 < result["peak_mb"] < 400, result  # pyarrow's import and a 1 MB file, not 600 MB
