@@ -115,7 +115,7 @@ def _mlflow_metrics(points: list[tuple[str, str, str, int, float]], stamp: int) 
 def mlflow_log_batch(workdir: Path) -> dict[str, Any]:
     from dashai_store import metrics
 
-    count, repeats = (5_000, 2) if _quick() else (100_000, 3)
+    count, repeats = (5_000, 2) if _quick() else (100_000, 5)
     points = _points(count)
     chunks = [points[i : i + COMMIT] for i in range(0, count, COMMIT)]
     peer, experiment, version = _mlflow_store(workdir)
