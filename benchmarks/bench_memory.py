@@ -24,7 +24,8 @@ peak, 0.8 = ours 25% higher). The sides alternate which runs first.
   the tuples, timestamps parsed) and the batches made one ``pyarrow.Table``.
 
 The inputs are generated in the work folder (never committed) before the clock starts;
-with ``DASHAI_BENCH_QUICK=1`` they are a few MB (CSV 4 MB, Parquet 2 MB, 50,000 points).
+with ``DASHAI_BENCH_QUICK=1`` they are a few MB (CSV and Parquet of 4 and 2 MB or a little
+more, 50,000 points).
 Linux only (``/proc/self/status``): elsewhere the figures are skipped, with the reason.
 
 Run standalone: ``python benchmarks/bench_memory.py``.
@@ -50,14 +51,11 @@ if TYPE_CHECKING:
 SIDE = Path(__file__).resolve().parent / "memory_side.py"
 UNIT = "MB peak RSS"
 ROWS_PER_CHUNK = 500_000
+REPEATS = 3  # peaks barely move between runs; each repeat is two fresh processes
 
 
 def _quick() -> bool:
     return os.environ.get("DASHAI_BENCH_QUICK") == "1"
-
-
-def _repeats() -> int:
-    return 3
 
 
 def flat_table(start: int, rows: int) -> pa.Table:
@@ -146,7 +144,7 @@ def paired(
     """Peaks (MB) of each side over the repeats; which side goes first alternates."""
     ours_mb: list[float] = []
     base_mb: list[float] = []
-    for repeat in range(_repeats()):
+    for repeat in range(REPEATS):
         order = [(ours, ours_mb), (base, base_mb)]
         for fn, peaks in order if repeat % 2 == 0 else reversed(order):
             result = fn(repeat)
