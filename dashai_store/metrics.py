@@ -98,6 +98,10 @@ CHUNK_ROWS = 20_000
 #: driver's tuples in warm, reused memory; 1,000 beat both 256 and a single fetchall).
 FETCH_ROWS = 1_000
 
+#: Fetches per record batch of a :func:`history_table` table: 64,000 rows a chunk keeps
+#: the driver's form of one chunk alive at a time, and few chunks for a chart to walk.
+CHUNK_FETCHES = 64
+
 STEP_MIN, STEP_MAX = -(2**31), 2**31 - 1
 _SPLITS = frozenset(SplitEnum.__members__)
 _LEVELS = frozenset(LevelEnum.__members__)
@@ -650,7 +654,6 @@ def history_table(
     >>> metrics.history_table(run.id, split="TRAIN").to_pandas()        # doctest: +SKIP
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     run_id = _check_run_id(run_id)
     store = current()
@@ -658,41 +661,59 @@ def history_table(
     where, params = _filters(run_id, name, split, level, db.param)
     schema = history_table_schema()
     # The driver's tuples become Arrow struct arrays in C++, FETCH_ROWS at a time: no
-    # Python-level transposition, no Peewee objects, and each batch of tuples is freed
-    # (and its memory reused by the next) before the next is fetched. Timestamps the
-    # driver hands out as text (SQLite's ISO text) are parsed by Arrow's cast; NULL values
-    # become NaN.
+    # Python-level transposition, no Peewee objects, and each fetch's tuples are freed
+    # (and their memory reused by the next) before the next fetch. Every CHUNK_FETCHES
+    # fetches become one finished record batch (timestamps parsed, NULL values as NaN),
+    # so only that much of the driver's form (e.g. SQLite's ISO text) is alive at once and
+    # the table is its finished batches, never copied whole into one chunk at the end.
     fetched = store.dialect.history_timestamp_type()
-    fields = [*schema][:6]
-    fields.append(pa.field("timestamp", fetched))
-    row_type = pa.struct(fields)
-    batches = []
+    row_type = pa.struct([*[*schema][:6], pa.field("timestamp", fetched)])
+    batches: builtins.list[pa.RecordBatch] = []
+    pending: builtins.list[pa.StructArray] = []
     with _driver_errors:
         cursor = db.cursor()
         cursor.execute(_history_sql(where), params)
         while rows := cursor.fetchmany(FETCH_ROWS):
-            try:
-                array = pa.array(rows, row_type)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
-                # A batch holding SQLite's -0.0 BLOB or a value edited by hand: decoded row
-                # by row (what cannot be read becomes NaN or null; check() reports the row).
-                array = pa.array(_arrow_rows(rows), row_type)
-            batches.append(pa.RecordBatch.from_struct_array(array))
+            pending.append(_arrow_fetch(rows, row_type))
+            if len(pending) == CHUNK_FETCHES:
+                batches.append(_arrow_batch(pending, schema))
+                pending = []
+    if pending:
+        batches.append(_arrow_batch(pending, schema))
     if not batches:
         _require_run(run_id)
         return schema.empty_table()
-    table = pa.Table.from_batches(batches).combine_chunks()
-    values = table.column(5)
-    if values.null_count:
-        table = table.set_column(5, schema.field(5), pc.fill_null(values, math.nan))
-    if fetched != schema.field(6).type:
-        stamps = table.column(6)
+    return pa.Table.from_batches(batches, schema)
+
+
+def _arrow_fetch(rows: Sequence[tuple[Any, ...]], row_type: pa.StructType) -> pa.StructArray:
+    import pyarrow as pa
+
+    try:
+        return pa.array(rows, row_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        # A fetch holding SQLite's -0.0 BLOB or a value edited by hand: decoded row by row
+        # (what cannot be read becomes NaN or null; check() reports the row).
+        return pa.array(_arrow_rows(rows), row_type)
+
+
+def _arrow_batch(fetches: Sequence[pa.StructArray], schema: pa.Schema) -> pa.RecordBatch:
+    """One record batch of :func:`history_table`'s schema from consecutive fetches."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = pa.RecordBatch.from_struct_array(pa.concat_arrays(fetches)).columns
+    if columns[5].null_count:
+        columns[5] = pc.fill_null(columns[5], math.nan)
+    stamps = columns[6]
+    if stamps.type != schema.field(6).type:
         try:
-            cast = stamps.cast(pa.timestamp("us"))
+            columns[6] = stamps.cast(schema.field(6).type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            cast = pa.array([_arrow_timestamp(text) for text in stamps.to_pylist()], pa.timestamp("us"))
-        table = table.set_column(6, schema.field(6), cast)
-    return table
+            columns[6] = pa.array(
+                [_arrow_timestamp(text) for text in stamps.to_pylist()], schema.field(6).type
+            )
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _arrow_rows(rows: Sequence[tuple[Any, ...]]) -> builtins.list[tuple[Any, ...]]:

@@ -80,7 +80,7 @@ def clean_copy(target: Path) -> Path:
         "__pycache__",
         ".*_cache",
         "dashai-demo*",
-        ".mlflow-venv",
+        ".peers-venv",  # the benchmarks' MLflow/Optuna venv (hundreds of MB)
     )
     shutil.copytree(REPO, target, ignore=ignore)
     return target

@@ -77,7 +77,7 @@ def checkout_copy(tmp_path: Path) -> Path:
         "__pycache__",
         ".*_cache",
         "dashai-demo",
-        ".mlflow-venv",
+        ".peers-venv",  # the benchmarks' MLflow/Optuna venv (hundreds of MB)
     )
     copy = tmp_path / "checkout"
     shutil.copytree(REPO, copy, ignore=ignore)
