@@ -116,10 +116,14 @@ def create_run(body: Json) -> Json:
 
 
 def enqueue_model_job(queue: JobQueue, run_id: int) -> Json:
-    """POST /job (ModelJob): delivered without the job id; the worker writes it at start."""
-    runs.deliver(run_id)
+    """POST /job (ModelJob): delivered without the job id; the worker writes it at start.
+
+    The answer is the run as delivered: read after the enqueue, it would race the worker
+    (which may already have started it and written its job id).
+    """
+    delivered = runs.deliver(run_id)
     queue.enqueue("model", run_id)
-    return as_json(runs.get(run_id))
+    return as_json(delivered)
 
 
 class LiveMetrics:
