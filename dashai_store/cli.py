@@ -725,6 +725,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
             database=args.database,
             to_home=args.to_home,
             to_database=args.to_database,
+            merge=args.merge,
             progress=StderrProgress("copy", args.quiet),
         )
     except errors.SchemaTooNew as exc:
@@ -735,7 +736,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
         _fail(str(exc), EXIT_DATABASE_LOST)
     except errors.NotFound as exc:
         _fail(str(exc), EXIT_NO_STORE)
-    except errors.DestinationNotEmpty as exc:
+    except (errors.DestinationNotEmpty, errors.CopyUnfinished, errors.BundleRejected) as exc:
         _fail(str(exc), EXIT_FAILED)
     except errors.ValidationError as exc:
         _fail(str(exc), EXIT_USAGE)
@@ -753,8 +754,12 @@ def cmd_copy(args: argparse.Namespace) -> int:
         "seconds": round(record.seconds, 3),
         "resumed": record.resumed,
         "already_done": record.already_done,
+        "merged": record.merged,
     }
-    verb = "already copied (nothing to do)" if record.already_done else "copied"
+    if record.merged:
+        verb = "already merged (the source is unchanged; nothing added)" if record.already_done else "merged"
+    else:
+        verb = "already copied (nothing to do)" if record.already_done else "copied"
     lines = [
         f"{verb}: {record.source} -> {record.destination}" + (" (resumed)" if record.resumed else ""),
         f"rows: {sum(record.rows.values())} in {sum(1 for n in record.rows.values() if n)} table(s)",
@@ -1055,17 +1060,24 @@ def build_parser() -> argparse.ArgumentParser:
 def _copy_parser(sub: Any) -> None:
     copy = sub.add_parser(
         "copy",
-        help="copy a whole store (rows with their ids, files) into an empty one",
+        help="copy a whole store (rows with their ids, files) into an empty one, or --merge it",
         description="Copy every row (with its id) and every file of the store at --home SRC into "
         "--to-home DEST (its files; its database too unless --to-database URL names a PostgreSQL "
-        "one; --home defaults to $DASHAI_HOME or ~/.DashAI"
-        "one), e.g. a desktop home into a team server. The destination must be empty; it is "
-        "created and migrated. The source is never written. Run the same command again to "
-        "finish an interrupted copy; after a finished one it says so and exits 0.",
+        "one), e.g. a desktop home into a team server; --home defaults to $DASHAI_HOME or "
+        "~/.DashAI. The destination must be empty; it is created and migrated. With --merge it "
+        "may hold work already: the source's rows are added with new ids in one transaction "
+        "(as an import of everything; taken names get a suffix). The source is never written. "
+        "Run the same command again to finish an interrupted copy; after a finished one (or a "
+        "merge of an unchanged source) it says so and exits 0.",
     )
     _common(copy)
     copy.add_argument("--to-home", required=True, metavar="DEST", help="the destination folder (its files)")
     copy.add_argument("--to-database", metavar="URL", help="a postgresql:// URL for the destination's rows")
+    copy.add_argument(
+        "--merge",
+        action="store_true",
+        help="add to a destination that holds work (new ids, renamed if taken)",
+    )
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -614,6 +614,8 @@ class CopyRecord:
     seconds: float
     resumed: bool
     already_done: bool
+    #: ``copy --merge``: added with new ids to a store that may hold other work (an import).
+    merged: bool = False
 
     @property
     def ok(self) -> bool:

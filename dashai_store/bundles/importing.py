@@ -266,6 +266,7 @@ def write(
     *,
     trust: bool,
     once: bool,
+    label: str | None = None,
 ) -> ImportRecord:
     """Step 2, in one write transaction (see the module)."""
 
@@ -274,7 +275,7 @@ def write(
             current().dialect.serialize_writers(f"bundle-import:{bundle}")
             _refuse_repeat(source, bundle)
         imported = models.BundleImport.insert(
-            sha256=bundle, source=source.name, trusted=trust, pieces={}, imported_at=utcnow()
+            sha256=bundle, source=label or source.name, trusted=trust, pieces={}, imported_at=utcnow()
         ).execute()
         state = _Import(archive, man, staged, int(imported))
         for model in graph.ORDER:
@@ -318,8 +319,11 @@ def _refuse_repeat(source: Path, bundle: str) -> None:
 refuse_repeat = reads(_refuse_repeat)
 
 
-def run(path: Path, *, trust: bool, once: bool) -> ImportRecord:
-    """Verify ``path`` completely, then add its rows and files in one transaction."""
+def run(path: Path, *, trust: bool, once: bool, label: str | None = None) -> ImportRecord:
+    """Verify ``path`` completely, then add its rows and files in one transaction.
+
+    ``label`` is what the import's record names as its source (default: the file's name).
+    """
     current()
     source = Path(path).expanduser().resolve()
     with open_archive(source) as archive:
@@ -337,6 +341,6 @@ def run(path: Path, *, trust: bool, once: bool) -> ImportRecord:
             refuse_repeat(source, bundle)
         staged = verify_and_stage(archive, man)
         try:
-            return write(source, archive, man, bundle, staged, trust=trust, once=once)
+            return write(source, archive, man, bundle, staged, trust=trust, once=once, label=label)
         finally:
             remove_staged(staged)

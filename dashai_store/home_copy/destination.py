@@ -4,7 +4,7 @@ A destination is a home folder (the files) and a database (``<home>/db.sqlite``,
 PostgreSQL URL whose schema the files' folder goes with). It may be used when it holds
 nothing yet: no folder, an empty folder, a store with no rows and no files (a schema the
 first client already migrated, say). Anything else is refused by :func:`refuse_not_empty`,
-the one place that decides it (``--merge`` will branch there).
+the one place that decides it (``--merge`` takes another path: :mod:`.merge`).
 
 The marker ``<home>/.dashai-copy.json`` names the source a copy is taking or took the
 destination from and its state: ``copying`` (written before the first file) or ``done``
@@ -128,7 +128,8 @@ def refuse_not_empty(state: DestinationState, why: str) -> NoReturn:
     """The refusal of a destination that holds something: nothing was written to it."""
     raise errors.DestinationNotEmpty(
         f"the destination is not empty: {why}. Nothing was written; copy into a new or empty "
-        f"folder (and an empty database), or remove what {state.home} holds first"
+        f"folder (and an empty database), or add --merge (merge=True) to add the source's work "
+        f"to it with new ids"
     )
 
 

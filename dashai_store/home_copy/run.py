@@ -39,6 +39,7 @@ def copy_home(
     to_home: str | os.PathLike[str],
     to_database: str | None = None,
     database: str | None = None,
+    merge: bool = False,
     progress: Progress | None = None,
 ) -> CopyRecord:
     """Copy the store at ``source_home`` (every row with its id, every file) to ``to_home``.
@@ -62,6 +63,14 @@ def copy_home(
     ONE transaction, then the marker says done. A copy killed at any point leaves either no
     rows (an empty store) or all of them, and running the same call again finishes it;
     run again after it finished, it returns at once with ``already_done``.
+
+    ``merge=True`` adds the source's work to a destination that may already hold some:
+    new ids, references rewritten, names that are taken suffixed, in one transaction (an
+    import of everything the source holds; see :mod:`dashai_store.home_copy.merge`). Run
+    again on an unchanged source, it adds nothing (``already_done``).
+
+    >>> copy_home("~/.DashAI", to_home="/srv/dashai-files",             # doctest: +SKIP
+    ...           to_database="postgresql://dashai@db.lab/dashai")
     """
     started = time.perf_counter()
     source_path, dest_path = resolve_home(source_home), resolve_home(to_home)
@@ -69,6 +78,10 @@ def copy_home(
     source = open_source(source_path, database)
     try:
         source.check_schema()
+        if merge:
+            from .merge import merge_home
+
+            return merge_home(source, dest_path, to_database, started)
         state = destination.inspect(dest_path, to_database)
         todo = destination.verdict(state, source.identity)
         if todo == destination.FINISHED:
