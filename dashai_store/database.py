@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -414,6 +413,8 @@ def run_in_transaction(fn: Callable[[], T]) -> T:
                 continue
             if not isinstance(exc, errors.StoreBusy) or attempt == store.attempts:
                 raise
+            import random  # on a busy retry only: not worth its import at every start
+
             time.sleep(delay * (1 + random.random()))
             delay *= 2
             continue

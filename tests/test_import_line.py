@@ -14,6 +14,9 @@ from pathlib import Path
 
 APP_IMPORT = "from dashai_store import open_store, datasets, model_sessions, runs, metrics, notebooks"
 DEFERRED = ("pickle", "dashai_store.files.plots", "pyarrow", "plotly", "joblib", "numpy", "pandas")
+# Standard modules Peewee does not import and the line does not need until a file is written
+# or a busy write retried: shutil (with bz2 and lzma), tempfile, random.
+DEFERRED_STDLIB = ("shutil", "tempfile", "random", "bz2", "lzma")
 
 
 def _imported(code: str) -> set[str]:
@@ -40,3 +43,9 @@ def test_the_app_import_line_defers_what_it_does_not_use() -> None:
     imported = _imported(APP_IMPORT)
     assert "dashai_store.runs" in imported
     assert {name for name in imported if name in DEFERRED or name.split(".")[0] in DEFERRED} == set()
+
+
+def test_the_app_import_line_adds_no_file_tools_to_what_peewee_imports() -> None:
+    imported = _imported(APP_IMPORT)
+    peewee_own = _imported("import peewee")
+    assert {name for name in DEFERRED_STDLIB if name in imported and name not in peewee_own} == set()

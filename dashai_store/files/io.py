@@ -18,12 +18,11 @@ that ``import dashai_store`` and ``scripts/migrate.py`` stay fast.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import os
-import shutil
 import stat
-import tempfile
 import threading
 import weakref
 from collections.abc import Iterator
@@ -73,6 +72,8 @@ def atomic_writer(target: Path) -> Iterator[IO[bytes]]:
     """
     try:  # a full disk or a file in the folder's place must not escape as a raw OSError
         target.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise errors.StoreError(f"cannot write {target}: {exc}") from exc
@@ -123,6 +124,8 @@ def link_atomic(source: Path, target: Path) -> Path:
         try:
             os.link(source, staged)
         except OSError:  # no hard links on this filesystem
+            import shutil
+
             shutil.copyfile(source, staged)
             fsync_file(staged)
         refuse_if_held(target)
@@ -144,6 +147,8 @@ def remove(path: Path) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISDIR(info.st_mode):
+        import shutil
+
         shutil.rmtree(path)  # refuses a linked root, unlinks (never enters) links inside
     else:
         path.unlink(missing_ok=True)
@@ -161,7 +166,15 @@ def remove(path: Path) -> None:
 # has no ``dir_fd`` (Windows) each component is checked with ``lstat`` first.
 
 _AT_FUNCTIONS = all(f in os.supports_dir_fd for f in (os.open, os.stat, os.unlink, os.rename, os.mkdir))
-_AT = _AT_FUNCTIONS and shutil.rmtree.avoids_symlink_attacks and hasattr(os, "O_NOFOLLOW")
+
+
+@functools.cache
+def _at() -> bool:
+    """Whether descriptor-relative walks are available (asked once; shutil imported on use:
+    with bz2 and lzma it is a fifth of what the app's import line adds to Peewee's)."""
+    import shutil
+
+    return _AT_FUNCTIONS and shutil.rmtree.avoids_symlink_attacks and hasattr(os, "O_NOFOLLOW")
 
 
 def split_relative(rel: str) -> list[str]:
@@ -193,7 +206,7 @@ def folder_fd(home: Path, parts: list[str], rel: str, *, create: bool = False) -
     UnsafePath if a component is a link; FileNotFoundError if one is missing (unless
     ``create``: missing folders are made).
     """
-    if not _AT:
+    if not _at():
         path = home
         for part in parts:
             if create and not os.path.lexists(path / part):
@@ -248,6 +261,8 @@ def remove_within(home: Path, rel: str, *, count: bool = False) -> int:
         folder, name = home.joinpath(*parts[:-1]), parts[-1]
         info = os.stat(name, dir_fd=fd, follow_symlinks=False) if fd is not None else (folder / name).lstat()
         if stat.S_ISDIR(info.st_mode):
+            import shutil
+
             size = _tree_size(name, fd, folder) if count else 0
             if fd is not None:
                 shutil.rmtree(name, dir_fd=fd)
