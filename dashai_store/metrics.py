@@ -81,7 +81,7 @@ from .decoding import Unreadable, decode_enum, decode_int, decode_real
 from .enums import SUMMARY_LEVELS, LevelEnum, SplitEnum, coerce
 from .metrics_logger import DEFAULT_FLUSH_EVERY_S, DEFAULT_MAX_PENDING, DEFAULT_MAX_POINTS, MetricLogger
 from .records import MetricPoint
-from .rows import check_id, could_exist, not_found
+from .rows import check_id, collector_paused, could_exist, not_found
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -545,6 +545,11 @@ _LEVEL_MEMBERS = {member.name: member for member in LevelEnum}
 
 
 def _points(rows: Sequence[tuple[Any, ...]], run_id: int) -> builtins.list[MetricPoint]:
+    with collector_paused(len(rows)):  # a page or a history: no cycles among the points
+        return _build_points(rows, run_id)
+
+
+def _build_points(rows: Sequence[tuple[Any, ...]], run_id: int) -> builtins.list[MetricPoint]:
     # The fast path reads rows as the store writes them, a column at a time with C-level
     # builtins (type scans, dict lookups, fromisoformat through map, tuple.__new__): a
     # Python-level step per point was most of a live chart's page. Anything else (SQLite's
