@@ -89,26 +89,19 @@ def write_csv(path: Path, size: int) -> int:
     """A CSV of at least ``size`` bytes, written chunk by chunk; returns its rows."""
     import pyarrow.csv
 
-    rows = 0
-    chunk = 20_000 if size < 50 * 2**20 else ROWS_PER_CHUNK
-    writer = None
-    try:
-        while writer is None or path.stat().st_size < size:
-            table = flat_table(rows, chunk)
-            if writer is None:
-                writer = pyarrow.csv.CSVWriter(str(path), table.schema)
-            writer.write_table(table)
-            rows += chunk
-    finally:
-        if writer is not None:
-            writer.close()
-    return rows
+    return _write_chunks(path, size, lambda schema: pyarrow.csv.CSVWriter(str(path), schema))
 
 
 def write_parquet(path: Path, size: int) -> int:
     """A Parquet file of at least ``size`` bytes (one row group per chunk); returns its rows."""
     import pyarrow.parquet
 
+    return _write_chunks(path, size, lambda schema: pyarrow.parquet.ParquetWriter(str(path), schema))
+
+
+def _write_chunks(path: Path, size: int, open_writer: Callable[[Any], Any]) -> int:
+    """Chunks of :func:`flat_table` through ``open_writer(schema)`` until ``path`` holds
+    ``size`` bytes (flat memory, whatever the size); returns the rows written."""
     rows = 0
     chunk = 20_000 if size < 50 * 2**20 else ROWS_PER_CHUNK
     writer = None
@@ -116,7 +109,7 @@ def write_parquet(path: Path, size: int) -> int:
         while writer is None or path.stat().st_size < size:
             table = flat_table(rows, chunk)
             if writer is None:
-                writer = pyarrow.parquet.ParquetWriter(str(path), table.schema)
+                writer = open_writer(table.schema)
             writer.write_table(table)
             rows += chunk
     finally:
