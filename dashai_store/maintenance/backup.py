@@ -106,12 +106,20 @@ class _Copier:
         return vanished
 
 
-def _verify_artifacts(copier: _Copier, snap: peewee.Database) -> list[str]:
-    """Artifacts whose copy does not match the checksum the snapshot recorded."""
+def _recorded_checksums(db: peewee.Database) -> list[tuple[str, str]]:
+    """(path, sha256) of every artifact the database records a checksum for."""
+    return [
+        (entry["path"], entry["sha256"])
+        for _model, _row_id, _name, entry in artifact_entries(db)
+        if entry.get("sha256")
+    ]
+
+
+def _verify_artifacts(copier: _Copier, recorded: list[tuple[str, str]]) -> list[str]:
+    """Artifacts whose copy does not match the checksum the rows recorded."""
     changed: list[str] = []
-    for _model, _row_id, _name, entry in artifact_entries(snap):
-        rel, expected = entry["path"], entry.get("sha256")
-        if not expected or rel not in copier.copied:
+    for rel, expected in recorded:
+        if rel not in copier.copied:
             continue
         if files.sha256_file(copier.staging / rel) == expected:
             continue
@@ -315,9 +323,13 @@ def _backup_into(
                         )
                     refs = cascade.referenced_paths(snap)
                     head = _schema_head(snap)
+                    recorded = _recorded_checksums(snap)
                 else:
+                    # PostgreSQL: the rows as they are while the files are pinned (under
+                    # the hold, no deletion or promotion can change what they name).
                     refs = cascade.referenced_paths()
                     head = _schema_head(store.db)
+                    recorded = _recorded_checksums(store.db)
             wanted, missing = pinner.expand(refs)
             missing += _pin(home, pins, [r for r in wanted if not os.path.lexists(pins / r)])
         # Outside the hold: writers go on; the pinned bytes cannot change any more.
@@ -326,10 +338,7 @@ def _backup_into(
             if (pins / ref).is_dir():
                 (staging / ref).mkdir(parents=True, exist_ok=True)  # kept even when empty
         copier.copy([r for r in dict.fromkeys(wanted) if r not in missing])
-        changed: list[str] = []
-        if snap is not None:
-            with translated():
-                changed = _verify_artifacts(copier, snap)
+        changed = _verify_artifacts(copier, recorded)
     finally:
         if snap is not None:
             snap.close()
