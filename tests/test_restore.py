@@ -209,6 +209,32 @@ def test_restore_of_a_full_backup_brings_back_missing_files(home: Path, tmp_path
         assert maintenance.check(grace_s=0).ok
 
 
+def test_backups_lists_newest_first_and_counts_the_files_a_restore_set_aside(
+    home: Path, tmp_path: Path
+) -> None:
+    with open_store(home):
+        plant_dataset("kept", table=pa.table({"x": list(range(1000))}))
+        full = maintenance.backup(tmp_path / "full")
+    restoring.restore(full.path, home=home)
+    aside = next(e for e in maintenance.backups(home) if e.kind == restoring.KIND_BEFORE_RESTORE)
+    assert (aside.files, aside.size) == (0, aside.database.stat().st_size)
+    # What a legacy restore sets aside beside the database counts with it.
+    stamp = aside.database.name.removeprefix("db-").removesuffix("-before-restore.sqlite")
+    files_aside = home / "backups" / f"files-{stamp}-before-restore" / "runs" / "1"
+    files_aside.parent.mkdir(parents=True)
+    files_aside.write_bytes(b"x" * 321)
+    older = home / "backups" / "db-20200101T000000000000Z-0001_initial.sqlite"
+    shutil.copyfile(aside.database, older)
+
+    listed = maintenance.backups(home)
+
+    again = next(e for e in listed if e.kind == restoring.KIND_BEFORE_RESTORE)
+    assert (again.files, again.size) == (1, aside.size + 321)
+    created = [e.created for e in listed]
+    assert None not in created and created == sorted(created, reverse=True)  # type: ignore[type-var]
+    assert listed[-1].path == older
+
+
 # -- refusals: nothing changes ------------------------------------------------------------------------------
 
 
