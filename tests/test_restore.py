@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
@@ -225,6 +226,9 @@ def test_backups_lists_newest_first_and_counts_the_files_a_restore_set_aside(
     files_aside.write_bytes(b"x" * 321)
     older = home / "backups" / "db-20200101T000000000000Z-0001_initial.sqlite"
     shutil.copyfile(aside.database, older)
+    time.sleep(1.1)  # a full backup's time is kept to the second
+    with open_store(home):  # the newest, with a name that sorts first: order is by time
+        newest = maintenance.backup(home / "backups" / "a-manual")
 
     listed = maintenance.backups(home)
 
@@ -232,7 +236,7 @@ def test_backups_lists_newest_first_and_counts_the_files_a_restore_set_aside(
     assert (again.files, again.size) == (1, aside.size + 321)
     created = [e.created for e in listed]
     assert None not in created and created == sorted(created, reverse=True)  # type: ignore[type-var]
-    assert listed[-1].path == older
+    assert (listed[0].path, listed[-1].path) == (newest.path, older)
 
 
 # -- refusals: nothing changes ------------------------------------------------------------------------------
