@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -303,7 +304,70 @@ def translate(exc: BaseException) -> errors.StoreError:
     return errors.DatabaseError(f"{text} (database {store.url})" if store is not None else text)
 
 
-_DRIVER_ERRORS: tuple[type[BaseException], ...] = (peewee.PeeweeException, peewee.DatabaseError)
+# sqlite3.Error: what a fetch raises outside Peewee's own wrapper (a row stepped by fetchall).
+_DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    peewee.PeeweeException,
+    peewee.DatabaseError,
+    sqlite3.Error,
+)
+
+# -- text edited by hand into something that is not UTF-8 ---------------------------------------
+#
+# SQLite stores whatever bytes a hand edit puts in a TEXT column; Python's driver refuses to
+# decode a value that is not UTF-8 and fails the whole fetch, so one such value would make
+# every listing of its table, its deletion and ``check`` fail. Decoding every text value in
+# Python instead would halve the speed of every text-heavy read, so a connection switches to
+# the lenient decoder the first time it meets such a value, and the read runs again: the
+# value then reads back as :class:`~dashai_store.decoding.Unreadable` (the text, marked), as
+# any other hand-edited value does, and ``check`` lists the row.
+
+_NOT_UTF8 = "Could not decode to UTF-8"
+
+
+def lenient_text(raw: bytes) -> str:
+    """SQLite text as ``str``; bytes that are not UTF-8 as an Unreadable (see above)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        from .decoding import Unreadable
+
+        return Unreadable(raw, "text that is not UTF-8 (edited by hand)")
+
+
+def read_text_leniently(db: peewee.Database) -> None:
+    """Make this thread's connection of ``db`` (SQLite) decode text with :func:`lenient_text`."""
+    if isinstance(db, peewee.SqliteDatabase):
+        db.connection().text_factory = lenient_text
+
+
+@contextmanager
+def text_read_leniently(db: peewee.Database) -> Iterator[None]:
+    """:func:`read_text_leniently` for a block only (``check``'s scan), then as before."""
+    if not isinstance(db, peewee.SqliteDatabase):
+        yield
+        return
+    connection = db.connection()
+    before = connection.text_factory
+    connection.text_factory = lenient_text
+    try:
+        yield
+    finally:
+        connection.text_factory = before
+
+
+def _met_text_not_utf8(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it translates) is SQLite failing on non-UTF-8 text; if so,
+    the current store's connection now reads such text leniently (run the read again)."""
+    cause: BaseException | None = exc
+    while cause is not None and _NOT_UTF8 not in str(cause):
+        cause = cause.__cause__
+    store = _bound[-1] if _bound else None
+    if cause is None or store is None or not isinstance(store.db, peewee.SqliteDatabase):
+        return False
+    if store.db.connection().text_factory is lenient_text:
+        return False  # already lenient: not the cause, do not loop
+    read_text_leniently(store.db)
+    return True
 
 
 @contextmanager
@@ -411,6 +475,9 @@ def run_in_transaction(fn: Callable[[], T]) -> T:
                 attempt -= 1
                 _undo(store._local.on_disk_full)
                 continue
+            if _met_text_not_utf8(exc):  # rolled back; the next attempt reads it leniently
+                attempt -= 1
+                continue
             if not isinstance(exc, errors.StoreBusy) or attempt == store.attempts:
                 raise
             import random  # on a busy retry only: not worth its import at every start
@@ -444,7 +511,13 @@ def reads(fn: Callable[P, T]) -> Callable[P, T]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         current()
-        with translated():
+        try:
+            with translated():
+                return fn(*args, **kwargs)
+        except errors.DatabaseError as exc:
+            if not _met_text_not_utf8(exc):
+                raise
+        with translated():  # once more, reading the hand-edited text as Unreadable
             return fn(*args, **kwargs)
 
     return wrapper

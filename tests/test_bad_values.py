@@ -158,3 +158,46 @@ def test_dashai_store_check_lists_the_bad_rows(store: Store, database_url: str |
     assert [(b["table"], b["row_id"], b["column"]) for b in found["bad_rows"]] == [
         ("run", run_id, "optimizer_parameters")
     ]
+
+
+def test_text_edited_into_bytes_that_are_not_utf8_reads_marked(sqlite_store: Store) -> None:
+    # SQLite keeps whatever bytes a hand edit writes into a TEXT column; the driver refuses
+    # to decode them and used to fail the whole fetch: one bad name made the table's
+    # listing, the row's deletion and check fail with a raw sqlite3 error.
+    ds = datasets.create("good", pa.table({"a": [1]}))
+    bad = datasets.create("to-edit", pa.table({"a": [1]}))
+    run_id = plant_run(plant_session(ds.id))
+    metrics.log_many(run_id, [("loss", "TRAIN", "STEP", 0, 1.0), ("acc", "TRAIN", "STEP", 0, 0.5)])
+    _edit(sqlite_store, f"UPDATE dataset SET name = CAST(X'66FF6F' AS TEXT) WHERE id = {bad.id}")
+    _edit(sqlite_store, "UPDATE metric SET name = CAST(X'6C6FC3' AS TEXT) WHERE name = 'loss'")
+
+    names = {d.id: d.name for d in datasets.list()}
+    assert names[ds.id] == "good"
+    assert isinstance(names[bad.id], Unreadable) and "not UTF-8" in names[bad.id].problem
+    assert isinstance(datasets.get(bad.id).name, Unreadable)
+    history = metrics.history(run_id)
+    assert sorted(isinstance(p.name, Unreadable) for p in history) == [False, True]
+
+    report = maintenance.check()
+    assert {(b.table, b.column) for b in report.bad_rows} == {("dataset", "name"), ("metric", "name")}
+    datasets.delete(bad.id)
+    assert [d.id for d in datasets.list()] == [ds.id]
+
+
+def test_check_in_a_fresh_process_lists_text_that_is_not_utf8(sqlite_store: Store) -> None:
+    bad = datasets.create("to-edit", pa.table({"a": [1]}))
+    _edit(sqlite_store, f"UPDATE dataset SET name = CAST(X'FF' AS TEXT) WHERE id = {bad.id}")
+    command = [
+        sys.executable,
+        "-m",
+        "dashai_store",
+        "check",
+        "--home",
+        str(sqlite_store.home),
+        "--grace",
+        "0",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "not UTF-8" in result.stdout

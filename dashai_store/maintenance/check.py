@@ -10,8 +10,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import peewee
+
 from .. import cascade, errors, files, models, schema
-from ..database import current, reads, translated
+from ..database import current, reads, text_read_leniently, translated
 from ..decoding import Unreadable, decode_enum, decode_json
 from ..enums import DataType
 from ..records import BadRow, CheckReport, MissingFile
@@ -84,6 +86,10 @@ def _symlinks(home: Path) -> list[Path]:
 
 
 # Columns whose python_value marks a value it cannot read instead of raising.
+def _as_is(value: Any) -> Any:
+    return value  # text: an Unreadable already, if the lenient decoder could not read it
+
+
 _DECODED_FIELDS = (
     models.JSONField,
     models.StoreIntegerField,
@@ -93,18 +99,27 @@ _DECODED_FIELDS = (
 
 
 def _bad_rows(db: Any) -> list[BadRow]:
-    """Rows holding a JSON, enum or numeric value this code cannot read (edited by hand).
+    """Rows holding a JSON, enum or numeric value this code cannot read, or text that is
+    not UTF-8 (edited by hand).
 
     Each table is read once, raw (the driver's values, no Peewee objects), and each value
     goes through the same decoding the facade's reads use, so what this reports is exactly
-    what reads back as :class:`~dashai_store.decoding.Unreadable`.
+    what reads back as :class:`~dashai_store.decoding.Unreadable`. The scan decodes text
+    leniently (:func:`~dashai_store.database.lenient_text`), so non-UTF-8 text is found
+    in any text column instead of failing the scan.
     """
+    with text_read_leniently(db):
+        return _scan_bad_rows(db)
+
+
+def _scan_bad_rows(db: Any) -> list[BadRow]:
     found: list[BadRow] = []
     for model in models.DOMAIN_MODELS:
         checks: list[tuple[str, Callable[[Any], Any]]] = [
-            (field.column_name, field.python_value)
+            (field.column_name, field.python_value if isinstance(field, _DECODED_FIELDS) else _as_is)
             for field in model._meta.sorted_fields
-            if isinstance(field, _DECODED_FIELDS)
+            if isinstance(field, (*_DECODED_FIELDS, peewee.TextField, peewee.CharField))
+            and field.column_name not in models.ENUM_COLUMNS.get(model, {})
         ]
         for column, enum_cls in models.ENUM_COLUMNS.get(model, {}).items():
             checks.append((column, partial(decode_enum, enum_cls)))
