@@ -151,13 +151,15 @@ def _validate_home(home: str | None, database: str | None, *, must_exist: bool) 
     return path
 
 
-def _open(args: argparse.Namespace, *, finish_deletions: bool = True) -> Store:
+def _open(args: argparse.Namespace, *, finish_deletions: bool = True, create: bool = False) -> Store:
+    """The store the command names; ``create``: a new home is made and migrated, as the app's
+    start would (``import`` into a fresh install), where read-only commands refuse it."""
     from . import errors
     from .store import open_store
 
-    home = _validate_home(args.home, args.database, must_exist=True)
+    home = _validate_home(args.home, args.database, must_exist=not create)
     try:
-        return open_store(home, database=args.database, migrate=False, finish_deletions=finish_deletions)
+        return open_store(home, database=args.database, migrate=create, finish_deletions=finish_deletions)
     except errors.SchemaTooNew as exc:
         _fail(str(exc), EXIT_TOO_NEW)
     except errors.SchemaOutdated as exc:
@@ -827,7 +829,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from . import bundles, errors
 
-    with _open(args):
+    with _open(args, create=True):
         try:
             record = bundles.import_bundle(args.bundle, trust=args.trust, once=args.once)
         except errors.BundleTooNew as exc:

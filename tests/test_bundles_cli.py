@@ -121,3 +121,22 @@ def test_help_documents_both_commands() -> None:
     for command in ("export", "import"):
         text = run_cli(command, "--help").stdout
         assert "Exit code" in text
+
+
+def test_import_into_a_home_that_does_not_exist_yet_creates_the_store(
+    tmp_path: Path, source_home: tuple[Path, Work]
+) -> None:
+    # A supervisor's fresh install has no ~/.DashAI yet: the import makes it, as a start would.
+    home, work = source_home
+    bundle = tmp_path / "work.dashai"
+    assert (
+        run_cli("export", "--home", str(home), "--run", str(work.run), "-o", str(bundle)).returncode
+        == EXIT_OK
+    )
+    fresh = tmp_path / "fresh" / "home"
+
+    imported = run_cli("import", str(bundle), "--home", str(fresh))
+
+    assert imported.returncode == EXIT_OK, imported.stderr
+    with open_store(fresh, migrate=False):
+        assert len(runs.list()) == 1
