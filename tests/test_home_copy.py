@@ -169,6 +169,32 @@ def test_a_destination_holding_a_store_is_refused_and_left_as_it_was(populated: 
     assert tree(other) == before
 
 
+def test_a_destination_whose_rows_own_no_files_is_still_refused(populated: Path, tmp_path: Path) -> None:
+    # Rows alone (a pending dataset, no file yet) make a store that is not empty.
+    other = tmp_path / "rows-only"
+    with open_store(other):
+        datasets.create_pending("waiting for its upload")
+    before = tree(other)
+    with pytest.raises(errors.DestinationNotEmpty, match=r"holds 1 row"):
+        copy_home(populated, to_home=other)
+    assert tree(other) == before
+
+
+def test_a_destination_made_by_a_newer_version_is_refused(populated: Path, tmp_path: Path) -> None:
+    newer = tmp_path / "newer"
+    with open_store(newer) as store:
+        store.db.execute_sql(
+            "INSERT INTO dashai_schema_migration "
+            "(sequence, id, checksum, applied_at, library_version, duration_ms) "
+            "VALUES (9999, '9999_future', '', '2100-01-01', '99.0', 0)"
+        )
+    before = tree(newer)
+    with pytest.raises(errors.SchemaTooNew):
+        copy_home(populated, to_home=newer)
+    assert tree(newer) == before
+    assert _cli("copy", "--home", str(populated), "--to-home", str(newer)).returncode == 3
+
+
 def test_a_destination_with_other_things_or_another_copy_is_refused(populated: Path, tmp_path: Path) -> None:
     papers = tmp_path / "papers"
     papers.mkdir()
