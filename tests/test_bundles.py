@@ -443,6 +443,19 @@ def _tampered(bundle: Path, tmp_path: Path) -> dict[str, tuple[Path, type[errors
     )
     no_manifest = _rewrite(bundle, tmp_path / "nomanifest.dashai", {"manifest.json": None})
     cases["no manifest"] = (no_manifest, errors.BundleRejected)
+    # A rows member edited in place (same line count, a valid zip entry): only its sha256
+    # in the manifest catches it, as for a file member.
+    renamed = dataset_rows.replace(b'"name": "iris"', b'"name": "sirI"')
+    cases["rows member swapped"] = (
+        _rewrite(bundle, tmp_path / "rows-swapped.dashai", {"rows/dataset.jsonl": renamed}),
+        errors.BundleRejected,
+    )
+    # The manifest counts rows of a table whose member it does not list (and the archive lacks).
+    counted = dict(manifest, rows={**manifest["rows"], "plugin": 3})
+    cases["rows counted, member missing"] = (
+        _rewrite(bundle, tmp_path / "counted.dashai", {"manifest.json": json.dumps(counted).encode()}),
+        errors.BundleRejected,
+    )
     return cases
 
 
