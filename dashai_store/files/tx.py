@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import errors
+from ..backends.base import execute_cached
 from ..clock import utcnow
 from ..database import current, run_in_transaction
 from ..locks import held
@@ -131,13 +132,45 @@ def delete_after_commit(*relative_paths: str | None, within: str | None = None) 
     if not paths:
         return
     ordered = sorted(paths)
-    now = utcnow()
-    PendingDeletion.insert_many([{"path": p, "created": now} for p in ordered]).on_conflict_ignore().execute()
+    _record_pending(ordered)
 
     def delete_now() -> None:
         carry_out(ordered)
 
     store.after_commit(delete_now)
+
+
+# The pending-deletion records are written and dropped by every delete: their statements
+# go through the backends' cache of SQL text, in chunks that keep the shapes few.
+_PENDING_CHUNK = 100
+
+
+def _record_pending(paths: list[str]) -> None:
+    """Record ``paths`` in ``dashai_pending_deletion`` (a path already recorded stays as it is)."""
+    db = PendingDeletion._meta.database
+    created = PendingDeletion.created.db_value(utcnow())
+    for start in range(0, len(paths), _PENDING_CHUNK):
+        chunk = paths[start : start + _PENDING_CHUNK]
+
+        def build(chunk: list[str] = chunk) -> Any:
+            return PendingDeletion.insert_many(
+                [{"path": p, "created": created} for p in chunk]
+            ).on_conflict_ignore()
+
+        params = [value for path in chunk for value in (path, created)]
+        execute_cached(db, ("pending-insert", len(chunk)), build, params)
+
+
+def _drop_pending(paths: list[str]) -> None:
+    """Drop the records of ``paths`` (carried out, kept or refused)."""
+    db = PendingDeletion._meta.database
+    for start in range(0, len(paths), _PENDING_CHUNK):
+        chunk = paths[start : start + _PENDING_CHUNK]
+
+        def build(chunk: list[str] = chunk) -> Any:
+            return PendingDeletion.delete().where(PendingDeletion.path.in_(chunk))
+
+        execute_cached(db, ("pending-drop", len(chunk)), build, chunk)
 
 
 def free_if_disk_full(*relative_paths: str) -> None:
@@ -278,7 +311,7 @@ def _carry_out(
         log.warning("refused to delete %s (record dropped): %s", rel, why)
     done = kept + finished + [rel for rel, _ in refused]
     if done and not dry_run:
-        run_in_transaction(lambda: PendingDeletion.delete().where(PendingDeletion.path.in_(done)).execute())
+        run_in_transaction(lambda: _drop_pending(done))
     return Deletions(tuple(finished), tuple(kept), tuple(failed), freed, tuple(refused))
 
 
