@@ -29,9 +29,9 @@ from typing import Any
 from peewee import SQL, ForeignKeyField
 
 from . import models
-from .backends.base import execute_cached
 from .files import delete_after_commit, layout, tx
 from .files.tx import still_referenced
+from .statements import execute_cached
 
 log = logging.getLogger("dashai_store.files")
 
@@ -241,7 +241,7 @@ def _delete_statement(model: type[models.BaseModel], ids: list[int]) -> Any:
 
 
 def _execute(key: tuple[Any, ...], build: Callable[[], Any], params: list[Any]) -> Any:
-    """``backends.execute_cached`` on the models' database (the current store's)."""
+    """``statements.execute_cached`` on the models' database (the current store's)."""
     return execute_cached(models.BaseModel._meta.database, key, build, params)
 
 

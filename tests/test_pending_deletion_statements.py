@@ -1,4 +1,4 @@
-"""The pending-deletion records' statements, built once per shape (backends.execute_cached).
+"""The pending-deletion records' statements, built once per shape (statements.execute_cached).
 
 Every delete writes its paths to ``dashai_pending_deletion`` and drops them once carried
 out; the SQL text of both is kept per backend and number of paths, in chunks. These tests
@@ -11,10 +11,10 @@ from __future__ import annotations
 import pytest
 
 from dashai_store import files, models
-from dashai_store.backends.base import execute_cached
 from dashai_store.clock import utcnow
 from dashai_store.database import Store, run_in_transaction
 from dashai_store.files import tx
+from dashai_store.statements import execute_cached
 
 
 def test_a_deletion_of_more_paths_than_a_chunk_records_and_drops_every_one(store: Store) -> None:

@@ -32,32 +32,6 @@ if TYPE_CHECKING:
     from ..records import ForeignKeyViolation
     from .schema_types import Schema
 
-# (the backend's parameter mark, the caller's key) -> a statement's SQL text.
-_STATEMENTS: dict[tuple[Any, ...], str] = {}
-
-
-def execute_cached(
-    db: peewee.Database, key: tuple[Any, ...], build: Callable[[], Any], params: list[Any]
-) -> Any:
-    """The cursor of the query ``build()`` makes, run on ``db`` with ``params``; its SQL
-    text is built once per backend (by its parameter mark) and ``key``.
-
-    For the few statements every delete runs whose SQL differs only by the values bound to
-    it (the cascade's, the pending-deletion records'): having Peewee build them anew each
-    time was a third of ``runs.delete``. ``key`` names the statement and its shape (how
-    many values); ``params`` are the values ``build()``'s query binds, in its order, as it
-    binds them (checked when the text is built).
-    """
-    cache_key = (db.param, *key)
-    sql = _STATEMENTS.get(cache_key)
-    if sql is None:
-        sql, bound = build().sql()
-        if list(bound) != params:  # a query of another shape, or values in another order
-            raise AssertionError(f"{key}: the query binds {bound!r}, not {params!r}")
-        _STATEMENTS[cache_key] = sql
-    return db.execute_sql(sql, params)
-
-
 #: The shared head and tail of every metric INSERT (both backends upsert the same way).
 METRIC_INSERT_HEAD = 'INSERT INTO metric (run_id, name, value, split, level, step, "timestamp") VALUES '
 METRIC_ON_CONFLICT = (

@@ -42,11 +42,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import errors
-from ..backends.base import execute_cached
 from ..clock import utcnow
 from ..database import current, run_in_transaction
 from ..locks import held
 from ..models import BaseModel, PendingDeletion
+from ..statements import execute_cached
 from . import io, layout
 from .access import dump_joblib, home, link_atomic
 
