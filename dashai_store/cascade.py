@@ -31,6 +31,7 @@ from peewee import SQL, ForeignKeyField
 from . import models
 from .files import delete_after_commit, layout, tx
 from .files.tx import still_referenced
+from .statements import execute_cached
 
 log = logging.getLogger("dashai_store.files")
 
@@ -239,27 +240,9 @@ def _delete_statement(model: type[models.BaseModel], ids: list[int]) -> Any:
     return model.delete().where(model.id.in_(ids))
 
 
-# (backend's parameter mark, statement, model, how many ids) -> the statement's SQL text.
-_SQL: dict[tuple[Any, ...], str] = {}
-
-
 def _execute(key: tuple[Any, ...], build: Callable[[], Any], params: list[Any]) -> Any:
-    """The cursor of the query ``build()`` makes, run with ``params``; its SQL text is
-    built once per backend and ``key`` (the statement and its number of ids).
-
-    A delete runs a handful of statements whose SQL only differs by the ids bound to it;
-    having Peewee build it anew each time was a third of ``runs.delete``. ``params`` are
-    the values ``build()``'s query binds, in its order (the ids, as ints).
-    """
-    db = models.BaseModel._meta.database
-    cache_key = (db.param, *key)
-    sql = _SQL.get(cache_key)
-    if sql is None:
-        sql, bound = build().sql()
-        if len(bound) != len(params):  # a query of another shape than the key says
-            raise AssertionError(f"{key}: the query binds {len(bound)} values, not {len(params)}")
-        _SQL[cache_key] = sql
-    return db.execute_sql(sql, params)
+    """``statements.execute_cached`` on the models' database (the current store's)."""
+    return execute_cached(models.BaseModel._meta.database, key, build, params)
 
 
 def _first_column(query: Any, db: Any = None) -> Iterator[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -273,3 +274,45 @@ def test_close_waits_until_the_trash_is_empty(tmp_path: Path) -> None:
         run_in_transaction(lambda: files.delete_after_commit("notebooks/1"))
     assert not folder.exists()
     assert list((home / files.TRASH).iterdir()) == []
+
+
+def _trash_worker(home: Path) -> threading.Thread | None:
+    janitor = tx._janitors.get(layout.trash(home))
+    return None if janitor is None else janitor.thread
+
+
+def _delete_a_folder(store: Store, number: int) -> Path:
+    folder = store.home / "runs" / str(number)
+    folder.mkdir(parents=True)
+    (folder / "model.joblib").write_bytes(b"x" * 1000)
+    run_in_transaction(lambda: files.delete_after_commit(f"runs/{number}"))
+    return folder
+
+
+def test_one_trash_worker_empties_the_trash_for_a_loop_of_deletes(sqlite_store: Store) -> None:
+    # A thread per delete cost ~0.1 ms and a wait for it to start: the worker that ran the
+    # trash dry waits, idle, for the next delete's entries (wait_for_trash returns meanwhile).
+    workers: list[threading.Thread] = []
+    for number in range(1, 6):
+        folder = _delete_a_folder(sqlite_store, number)
+        files.wait_for_trash(sqlite_store.home)
+        assert not folder.exists() and list((sqlite_store.home / files.TRASH).iterdir()) == []
+        worker = _trash_worker(sqlite_store.home)
+        assert worker is not None and worker.is_alive()
+        workers.append(worker)
+    assert len({id(worker) for worker in workers}) == 1
+
+
+def test_an_idle_trash_worker_ends_and_the_next_delete_starts_another(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tx, "TRASH_IDLE_S", 0.05)
+    _delete_a_folder(sqlite_store, 1)
+    files.wait_for_trash(sqlite_store.home)
+    first = _trash_worker(sqlite_store.home)
+    assert first is not None
+    first.join(5)
+    assert not first.is_alive() and _trash_worker(sqlite_store.home) is None
+    folder = _delete_a_folder(sqlite_store, 2)
+    files.wait_for_trash(sqlite_store.home)
+    assert not folder.exists() and list((sqlite_store.home / files.TRASH).iterdir()) == []

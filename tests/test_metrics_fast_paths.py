@@ -8,6 +8,8 @@ hand) must still be read or written as the slow path does.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 
 from helpers import plant_dataset, plant_session
@@ -50,3 +52,61 @@ def test_since_reads_a_page_with_a_hand_edited_timestamp_as_history_does(sqlite_
     sqlite_store.db.execute_sql("UPDATE metric SET \"timestamp\" = 'yesterday' WHERE id = ?", (third,))
     points, _ = metrics.since(run_id)
     assert isinstance(points[2].timestamp, Unreadable)
+
+
+def _metric_inserts(sqlite_store: Store, log: Callable[[], object]) -> list[str]:
+    """The INSERT INTO metric statements SQLite runs while ``log()`` runs."""
+    seen: list[str] = []
+    connection = sqlite_store.db.connection()
+    connection.set_trace_callback(seen.append)
+    try:
+        log()
+    finally:
+        connection.set_trace_callback(None)
+    return [sql for sql in seen if sql.startswith("INSERT INTO metric")]
+
+
+def test_a_second_call_reuses_the_compiled_insert_whatever_its_run_and_timestamp(sqlite_store: Store) -> None:
+    # The driver's statement cache is keyed by the SQL text: a run id or a timestamp spelled
+    # into it made every call compile its 500-row statement anew. SQLite asks the authorizer
+    # while it compiles a statement, never when it runs a compiled one.
+    session = plant_session(plant_dataset())
+    first, second = (runs.create(session, name, "SVC", {}).id for name in ("a", "b"))
+    compiled: list[str | None] = []
+
+    def authorizer(action: int, table: str | None, *_: object) -> int:
+        if action == sqlite3.SQLITE_INSERT and table == "metric":
+            compiled.append(table)
+        return sqlite3.SQLITE_OK
+
+    points = [("loss", "TRAIN", "STEP", step, 0.5) for step in range(3)]
+    connection = sqlite_store.db.connection()
+    connection.set_authorizer(authorizer)
+    try:
+        metrics.log_many(first, points, timestamp=datetime(2026, 1, 1))
+        metrics.log_many(second, points, timestamp=datetime(2026, 2, 2, 3, 4, 5))
+    finally:
+        connection.set_authorizer(None)
+    assert len(compiled) == 1
+    assert [(p.step, p.timestamp.month) for p in metrics.history(second)] == [(0, 2), (1, 2), (2, 2)]
+    assert [(p.run_id, p.timestamp.month) for p in metrics.history(first)] == [(first, 1)] * 3
+
+
+def test_a_low_bound_parameter_limit_splits_the_rows_over_more_statements(sqlite_store: Store) -> None:
+    # 11 bound values: the run id and the timestamp (2) leave room for one 5-value row.
+    run_id = _run()
+    connection = sqlite_store.db.connection()
+    previous = connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 11)
+    try:
+        plain = [("loss", "TRAIN", "STEP", step, step / 2) for step in range(4)]
+        traced = _metric_inserts(sqlite_store, lambda: metrics.log_many(run_id, plain))
+        assert len(traced) == 4
+        stamped = [("acc", "TRAIN", "STEP", step, 0.5, datetime(2026, 3, 3)) for step in range(3)]
+        assert metrics.log_many(run_id, stamped) == 3
+    finally:
+        connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, previous)
+    history = metrics.history(run_id)
+    assert [(p.name, p.step, p.value) for p in history if p.name == "loss"] == [
+        ("loss", step, step / 2) for step in range(4)
+    ]
+    assert [p.timestamp.month for p in history if p.name == "acc"] == [3, 3, 3]

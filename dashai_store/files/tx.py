@@ -6,8 +6,9 @@
   the next ``open_store`` (``cascade.finish_pending_deletions``) or ``maintenance.gc``. All
   three go through :func:`carry_out`.
 * Carrying a deletion out is a rename into ``.trash/`` (O(1) whatever the size); a
-  background thread frees the bytes, and ``Store.close`` waits for it (:func:`wait_for_trash`,
-  registered as a close hook by ``open_store``).
+  background thread frees the bytes (one per trash folder, kept a moment after it runs dry
+  for the next delete's entries), and ``Store.close`` waits until the trash is empty
+  (:func:`wait_for_trash`, registered as a close hook by ``open_store``).
 * A file written for a row the transaction inserts is removed if it rolls back
   (:func:`discard_on_rollback`).
 * A file replacing one a committed row names (a model, a plot, prediction results, an
@@ -45,6 +46,7 @@ from ..clock import utcnow
 from ..database import current, run_in_transaction
 from ..locks import held
 from ..models import BaseModel, PendingDeletion
+from ..statements import execute_cached
 from . import io, layout
 from .access import dump_joblib, home, link_atomic
 
@@ -131,13 +133,45 @@ def delete_after_commit(*relative_paths: str | None, within: str | None = None) 
     if not paths:
         return
     ordered = sorted(paths)
-    now = utcnow()
-    PendingDeletion.insert_many([{"path": p, "created": now} for p in ordered]).on_conflict_ignore().execute()
+    _record_pending(ordered)
 
     def delete_now() -> None:
         carry_out(ordered)
 
     store.after_commit(delete_now)
+
+
+# The pending-deletion records are written and dropped by every delete: their statements
+# go through the backends' cache of SQL text, in chunks that keep the shapes few.
+_PENDING_CHUNK = 100
+
+
+def _record_pending(paths: list[str]) -> None:
+    """Record ``paths`` in ``dashai_pending_deletion`` (a path already recorded stays as it is)."""
+    db = PendingDeletion._meta.database
+    created = PendingDeletion.created.db_value(utcnow())
+    for start in range(0, len(paths), _PENDING_CHUNK):
+        chunk = paths[start : start + _PENDING_CHUNK]
+
+        def build(chunk: list[str] = chunk) -> Any:
+            return PendingDeletion.insert_many(
+                [{"path": p, "created": created} for p in chunk]
+            ).on_conflict_ignore()
+
+        params = [value for path in chunk for value in (path, created)]
+        execute_cached(db, ("pending-insert", len(chunk)), build, params)
+
+
+def _drop_pending(paths: list[str]) -> None:
+    """Drop the records of ``paths`` (carried out, kept or refused)."""
+    db = PendingDeletion._meta.database
+    for start in range(0, len(paths), _PENDING_CHUNK):
+        chunk = paths[start : start + _PENDING_CHUNK]
+
+        def build(chunk: list[str] = chunk) -> Any:
+            return PendingDeletion.delete().where(PendingDeletion.path.in_(chunk))
+
+        execute_cached(db, ("pending-drop", len(chunk)), build, chunk)
 
 
 def free_if_disk_full(*relative_paths: str) -> None:
@@ -278,14 +312,30 @@ def _carry_out(
         log.warning("refused to delete %s (record dropped): %s", rel, why)
     done = kept + finished + [rel for rel, _ in refused]
     if done and not dry_run:
-        run_in_transaction(lambda: PendingDeletion.delete().where(PendingDeletion.path.in_(done)).execute())
+        run_in_transaction(lambda: _drop_pending(done))
     return Deletions(tuple(finished), tuple(kept), tuple(failed), freed, tuple(refused))
 
 
 # -- the trash --------------------------------------------------------------------------------------
 
+#: How long a trash worker waits for more work once the trash is empty before it ends. A
+#: loop of deletes (one rename each) then hands every entry to the same thread instead of
+#: starting one per delete (about 0.1 ms each, and a wait for it to start).
+TRASH_IDLE_S = 2.0
+
+
+@dataclass
+class _Janitor:
+    """The one thread emptying a trash folder, and what it has been asked."""
+
+    thread: threading.Thread
+    wanted: bool = True  # entries may have arrived since the worker last listed the trash
+    idle: bool = False  # the worker found the trash empty and nothing wanted since
+
+
 _janitor_lock = threading.Lock()
-_janitors: dict[Path, threading.Thread] = {}
+_janitor_changed = threading.Condition(_janitor_lock)  # a worker went idle, was asked, or ended
+_janitors: dict[Path, _Janitor] = {}
 
 
 def trash_is_link(home_path: Path) -> bool:
@@ -319,15 +369,22 @@ def _move_to_trash(base: Path, rel: str) -> None:
 
 
 def empty_trash_soon(trash: Path) -> None:
-    """Make sure a background thread is emptying ``trash`` (never one that is a link)."""
+    """Make sure a background thread is emptying ``trash`` (never one that is a link).
+
+    One worker per trash folder: a running one is told to look again, an idle one woken;
+    a new one starts only when none runs (it ends :data:`TRASH_IDLE_S` after running dry).
+    """
     if trash_is_link(trash.parent):
         return
     with _janitor_lock:
         running = _janitors.get(trash)
-        if running is not None and running.is_alive():
+        if running is not None and running.thread.is_alive():
+            running.wanted = True
+            running.idle = False
+            _janitor_changed.notify_all()
             return
         thread = threading.Thread(target=_empty, args=(trash,), name="dashai-store-trash", daemon=True)
-        _janitors[trash] = thread
+        _janitors[trash] = _Janitor(thread)
         thread.start()
 
 
@@ -339,31 +396,61 @@ def _trash_entries(trash: Path) -> list[str]:
 
 
 def _empty(trash: Path) -> None:
-    while True:
-        entries = _trash_entries(trash)
-        if not entries:
-            with _janitor_lock:  # re-checked under the lock empty_trash_soon takes
-                if not _trash_entries(trash):
-                    _janitors.pop(trash, None)
-                    return
+    with _janitor_lock:
+        me = _janitors[trash]
+    try:
+        while _empty_once(trash, me):
+            pass
+    finally:  # an unexpected error too: the next request starts a new worker
+        with _janitor_lock:
+            _leave(trash, me)
+
+
+def _empty_once(trash: Path, me: _Janitor) -> bool:
+    """Remove what the trash holds; False when the worker is to end (idle too long, or a
+    removal the OS refused: e.g. a file still mapped on Windows, tried again at the next open)."""
+    with _janitor_lock:
+        me.wanted = False
+    for entry in _trash_entries(trash):
+        try:
+            io.remove_within(trash.parent, f"{trash.name}/{entry}")
+        except FileNotFoundError:
             continue
-        for entry in entries:
-            try:
-                io.remove_within(trash.parent, f"{trash.name}/{entry}")
-            except FileNotFoundError:
-                continue
-            except (OSError, errors.UnsafePath):
-                with _janitor_lock:
-                    _janitors.pop(trash, None)
-                return  # e.g. a file still mapped on Windows: the next open tries again
+        except (OSError, errors.UnsafePath):
+            with _janitor_lock:
+                _leave(trash, me)
+            return False
+    with _janitor_lock:
+        if me.wanted:
+            return True
+        me.idle = True
+        _janitor_changed.notify_all()
+        _janitor_changed.wait_for(lambda: me.wanted, timeout=TRASH_IDLE_S)
+        if me.wanted:
+            return True
+        # Leaving under the same hold of the lock: a request from now on starts a new worker.
+        _leave(trash, me)
+        return False
+
+
+def _leave(trash: Path, me: _Janitor) -> None:
+    """Unregister the worker ``me`` (with ``_janitor_lock`` held)."""
+    if _janitors.get(trash) is me:
+        _janitors.pop(trash)
+    _janitor_changed.notify_all()
 
 
 def wait_for_trash(home_path: Path, timeout_s: float = 60.0) -> None:
-    """Block until the background emptying of ``home_path``'s trash is done (Store.close)."""
+    """Block until the background emptying of ``home_path``'s trash is done (Store.close):
+    its worker has run dry (and waits, idle, for more) or has ended."""
+    trash = layout.trash(home_path)
+
+    def done() -> bool:
+        janitor = _janitors.get(trash)
+        return janitor is None or not janitor.thread.is_alive() or janitor.idle
+
     with _janitor_lock:
-        thread = _janitors.get(layout.trash(home_path))
-    if thread is not None:
-        thread.join(timeout_s)
+        _janitor_changed.wait_for(done, timeout=timeout_s)
 
 
 # -- staged replacement of a file a committed row names --------------------------------------------
