@@ -169,6 +169,36 @@ def test_a_destination_holding_a_store_is_refused_and_left_as_it_was(populated: 
     assert tree(other) == before
 
 
+HOLD_COPY_LOCK = """
+import sys, time
+from pathlib import Path
+from dashai_store.home_copy.run import lock_path
+from dashai_store.locks import held
+with held(lock_path(Path(sys.argv[1]), None), shared=False, timeout_s=None):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_copy_into_the_same_destination_is_refused_and_writes_nothing(
+    populated: Path, tmp_path: Path
+) -> None:
+    dest = tmp_path / "dest"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_COPY_LOCK, str(dest.resolve())], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(errors.StoreBusy, match="another copy into"):
+            copy_home(populated, to_home=dest)
+        assert not dest.exists()
+        assert _cli("copy", "--home", str(populated), "--to-home", str(dest), "-q").returncode == 1
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert copy_home(populated, to_home=dest).rows  # the lock died with its holder
+
+
 def test_a_destination_whose_rows_own_no_files_is_still_refused(populated: Path, tmp_path: Path) -> None:
     # Rows alone (a pending dataset, no file yet) make a store that is not empty.
     other = tmp_path / "rows-only"

@@ -11,6 +11,7 @@ from typing import Any
 from .. import errors
 from ..clock import utcnow
 from ..database import Store, redact, resolve_home, translated
+from ..locks import held
 from ..maintenance.lost import copying_into
 from ..maintenance.scan import artifact_entries
 from ..records import CopyRecord
@@ -75,6 +76,34 @@ def copy_home(
     started = time.perf_counter()
     source_path, dest_path = resolve_home(source_home), resolve_home(to_home)
     _refuse_overlap(source_path, dest_path, database, to_database)
+    with held(lock_path(dest_path, to_database), shared=False, timeout_s=0) as alone:
+        if not alone:
+            raise errors.StoreBusy(
+                f"another copy into {redact(to_database) if to_database else dest_path} is running: "
+                "let it finish (or stop it), then run this one again; nothing was written"
+            )
+        return _copy_home(source_path, dest_path, database, to_database, merge, progress, started)
+
+
+def lock_path(dest_home: Path, to_database: str | None) -> Path:
+    """The lock two copies into one destination take (in the system's temporary folder, not
+    in the destination: a refused copy leaves the destination exactly as it was)."""
+    import hashlib
+    import tempfile
+
+    key = to_database or str(dest_home)
+    return Path(tempfile.gettempdir()) / f"dashai-copy-{hashlib.sha256(key.encode()).hexdigest()[:16]}.lock"
+
+
+def _copy_home(
+    source_path: Path,
+    dest_path: Path,
+    database: str | None,
+    to_database: str | None,
+    merge: bool,
+    progress: Progress | None,
+    started: float,
+) -> CopyRecord:
     source = open_source(source_path, database)
     try:
         source.check_schema()
