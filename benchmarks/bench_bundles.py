@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pairs import alternate
+from pairs import alternate, figure
 
 MB = 1024 * 1024
 
@@ -79,15 +79,9 @@ def _copy_folders(home: Path, folders: list[str], target: Path) -> None:
 
 
 def _figure(ours_s: list[float], base_s: list[float], megabytes: float, rows: int) -> dict[str, Any]:
-    ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
-    ours = statistics.median(ours_s)
-    return {
-        "value": megabytes / ours,
-        "baseline": megabytes / statistics.median(base_s),
-        "ratio": statistics.median(ratios),  # per-repeat pairs, run back to back
-        "unit": "MB/s",
-        "note": f"{rows / ours:,.0f} rows/s ({rows:,} rows, {megabytes:.1f} MB of files)",
-    }
+    rows_per_s = rows / statistics.median(ours_s)
+    note = f"{rows_per_s:,.0f} rows/s ({rows:,} rows, {megabytes:.1f} MB of files)"
+    return {**figure(megabytes, ours_s, base_s, "MB/s"), "note": note}
 
 
 def _setup(workdir: Path) -> tuple[Path, int, list[str]]:

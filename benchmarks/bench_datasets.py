@@ -21,14 +21,13 @@ Run standalone: ``python benchmarks/bench_datasets.py``.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pairs import alternate
+from pairs import alternate, figure
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -136,13 +135,7 @@ def bench_load_table(workdir: Path) -> dict[str, Any]:
         ours()
         base()  # warm-up: the file in the page cache, the connection open
         ours_s, base_s = alternate(ours, base, repeats)
-    ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
-    return {
-        "value": loads / statistics.median(ours_s),
-        "baseline": loads / statistics.median(base_s),
-        "ratio": statistics.median(ratios),  # per-repeat pairs, run back to back
-        "unit": "loads/s",
-    }
+    return figure(loads, ours_s, base_s, "loads/s")
 
 
 FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {

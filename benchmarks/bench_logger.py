@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_metrics import new_run
+from pairs import figure
 
 RATE = 50_000
 SPLITS = ("TRAIN", "VALIDATION")
@@ -77,13 +78,7 @@ def bench_logger(workdir: Path) -> dict[str, Any]:
                 start = time.perf_counter()
                 fn()
                 samples.append(time.perf_counter() - start)
-    ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
-    return {
-        "value": count / statistics.median(ours_s),
-        "baseline": count / statistics.median(base_s),
-        "ratio": statistics.median(ratios),
-        "unit": "points/s",
-    }
+    return figure(count, ours_s, base_s, "points/s")
 
 
 def bench_concurrent(workdir: Path) -> dict[str, Any]:

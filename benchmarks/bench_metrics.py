@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -46,6 +45,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pairs import figure
 
 NAMES = ("loss", "accuracy", "f1", "precision")
 SPLITS = ("TRAIN", "VALIDATION")
@@ -141,22 +144,6 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def _figure(amount: int, ours_s: list[float], base_s: list[float], unit: str) -> dict[str, Any]:
-    """Rates from the median times; the ratio is the median of the per-repeat ratios.
-
-    The two sides of one repeat run back to back, so they share the machine's state of the
-    moment (other processes, caches); the ratio of each such pair is steadier on a busy
-    machine than the ratio of two medians taken over different moments.
-    """
-    ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
-    return {
-        "value": amount / statistics.median(ours_s),
-        "baseline": amount / statistics.median(base_s),
-        "ratio": statistics.median(ratios),
-        "unit": unit,
-    }
-
-
 def bench_log_many(workdir: Path) -> dict[str, Any]:
     from dashai_store import metrics
     from dashai_store.clock import utcnow
@@ -182,7 +169,7 @@ def bench_log_many(workdir: Path) -> dict[str, Any]:
             order = [(ours, ours_s), (base, base_s)]
             for fn, samples in order if repeat % 2 == 0 else reversed(order):
                 samples.append(_timed(fn)[0])
-    return _figure(count, ours_s, base_s, "rows/s")
+    return figure(count, ours_s, base_s, "rows/s")
 
 
 def bench_log(workdir: Path) -> dict[str, Any]:
@@ -212,7 +199,7 @@ def bench_log(workdir: Path) -> dict[str, Any]:
             order = [(ours, ours_s), (base, base_s)]
             for fn, samples in order if repeat % 2 == 0 else reversed(order):
                 samples.append(_timed(fn)[0])
-    return _figure(count, ours_s, base_s, "points/s")
+    return figure(count, ours_s, base_s, "points/s")
 
 
 def bench_history_table(workdir: Path) -> dict[str, Any]:
@@ -239,7 +226,7 @@ def bench_history_table(workdir: Path) -> dict[str, Any]:
                 elapsed, result = _timed(fn)
                 samples.append(elapsed)
                 del result  # freed outside the timed region, for both sides
-    return _figure(count, ours_s, base_s, "rows/s")
+    return figure(count, ours_s, base_s, "rows/s")
 
 
 def bench_log_many_enums(workdir: Path) -> dict[str, Any]:
@@ -269,7 +256,7 @@ def bench_log_many_enums(workdir: Path) -> dict[str, Any]:
             order = [(ours, ours_s), (base, base_s)]
             for fn, samples in order if repeat % 2 == 0 else reversed(order):
                 samples.append(_timed(fn)[0])
-    return _figure(count, ours_s, base_s, "rows/s")
+    return figure(count, ours_s, base_s, "rows/s")
 
 
 def bench_latest(workdir: Path) -> dict[str, Any]:
@@ -305,7 +292,7 @@ def bench_latest(workdir: Path) -> dict[str, Any]:
             order = [(ours, ours_s), (base, base_s)]
             for fn, samples in order if repeat % 2 == 0 else reversed(order):
                 samples.append(_timed(fn)[0])
-    return _figure(calls, ours_s, base_s, "calls/s")
+    return figure(calls, ours_s, base_s, "calls/s")
 
 
 SINCE_PAGE = 1_000
@@ -348,7 +335,7 @@ def bench_since(workdir: Path) -> dict[str, Any]:
             order = [(ours, ours_s), (base, base_s)]
             for fn, samples in order if repeat % 2 == 0 else reversed(order):
                 samples.append(_timed(fn)[0])
-    return _figure(count, ours_s, base_s, "rows/s")
+    return figure(count, ours_s, base_s, "rows/s")
 
 
 FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_metrics import new_run
-from pairs import alternate
+from pairs import alternate, figure
 
 RUN_METRICS = 100  # points per deleted run
 MODEL_FLOATS = 20_000  # the model: a list of floats, about 180 kB pickled
@@ -111,13 +110,7 @@ def bench_delete(workdir: Path) -> dict[str, Any]:
             samples.append(fn())
         shutil.rmtree(ours_home)
         shutil.rmtree(base_home)
-    ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
-    return {
-        "value": count / statistics.median(ours_s),
-        "baseline": count / statistics.median(base_s),
-        "ratio": statistics.median(ratios),
-        "unit": "runs/s",
-    }
+    return figure(count, ours_s, base_s, "runs/s")
 
 
 LIST_RUNS = 10_000
@@ -162,13 +155,7 @@ def bench_list(workdir: Path) -> dict[str, Any]:
             ours_s, base_s = alternate(ours, base, repeats)
         finally:
             raw.close()
-    ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
-    return {
-        "value": count / statistics.median(ours_s),
-        "baseline": count / statistics.median(base_s),
-        "ratio": statistics.median(ratios),
-        "unit": "runs/s",
-    }
+    return figure(count, ours_s, base_s, "runs/s")
 
 
 FIGURES: dict[str, Callable[[Path], dict[str, Any]]] = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 
 def alternate(
@@ -23,3 +25,19 @@ def alternate(
             fn()
             samples.append(time.perf_counter() - start)
     return ours_s, base_s
+
+
+def figure(amount: float, ours_s: list[float], base_s: list[float], unit: str) -> dict[str, Any]:
+    """Rates (``amount`` per median second) and the median of the per-repeat ratios.
+
+    The two sides of one repeat run back to back, so they share the machine's state of the
+    moment (other processes, caches); the ratio of each such pair is steadier on a busy
+    machine than the ratio of two medians taken over different moments.
+    """
+    ratios = [base / ours for ours, base in zip(ours_s, base_s, strict=True)]
+    return {
+        "value": amount / statistics.median(ours_s),
+        "baseline": amount / statistics.median(base_s),
+        "ratio": statistics.median(ratios),
+        "unit": unit,
+    }
