@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -70,9 +71,9 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def database_url(backend: str) -> Iterator[str | None]:
-    """None for SQLite (the home's db.sqlite); a per-test schema URL for PostgreSQL."""
+@contextmanager
+def database_for(backend: str) -> Iterator[str | None]:
+    """None for SQLite (the home's db.sqlite); a throw-away schema's URL for PostgreSQL."""
     if backend == "sqlite":
         yield None
         return
@@ -81,6 +82,13 @@ def database_url(backend: str) -> Iterator[str | None]:
         yield schema.url
     finally:
         schema.drop()
+
+
+@pytest.fixture
+def database_url(backend: str) -> Iterator[str | None]:
+    """None for SQLite (the home's db.sqlite); a per-test schema URL for PostgreSQL."""
+    with database_for(backend) as url:
+        yield url
 
 
 @pytest.fixture

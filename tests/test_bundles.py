@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from conftest import PgSchema
+from conftest import database_for
 from helpers import file_tree, row_counts
 
 from dashai_store import (
@@ -124,14 +124,8 @@ def source(tmp_path: Path, database_url: str | None) -> Iterator[tuple[Store, Wo
 @pytest.fixture
 def dest_url(backend: str) -> Iterator[str | None]:
     """The destination's database: its own PostgreSQL schema, or its home's SQLite file."""
-    if backend == "sqlite":
-        yield None
-        return
-    schema = PgSchema()
-    try:
-        yield schema.url
-    finally:
-        schema.drop()
+    with database_for(backend) as url:
+        yield url
 
 
 def export_work(tmp_path: Path, work: Work) -> bundles.BundleRecord:

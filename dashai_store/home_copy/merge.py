@@ -59,12 +59,13 @@ def merge_home(
             content = manifest.read(archive)[0]
         label = _label(source, content.members)
         with open_store(dest_home, database=to_database) as store:
-            earlier = _earlier_merge(label)
-            if earlier is None:
+            # Done before: what it added is in that import's rows; nothing is added now.
+            already_done = _merged_before(label)
+            rows: dict[str, int] = {}
+            files = size = 0
+            if not already_done:
                 imported = importing.run(bundle, trust=True, once=False, label=label)
                 rows, files, size = dict(imported.rows), imported.files, imported.file_bytes
-            else:
-                rows, files, size = earlier
             backend = store.backend
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -80,7 +81,7 @@ def merge_home(
         damaged_files=(),
         seconds=time.perf_counter() - started,
         resumed=False,
-        already_done=earlier is not None,
+        already_done=already_done,
         merged=True,
     )
 
@@ -104,9 +105,6 @@ def _label(source: Source, members: dict[str, Member]) -> str:
 
 
 @reads
-def _earlier_merge(label: str) -> tuple[dict[str, int], int, int] | None:
+def _merged_before(label: str) -> bool:
     bi = models.BundleImport
-    row = bi.select(bi.id).where(bi.source == label).order_by(bi.id).first()
-    if row is None:
-        return None
-    return {}, 0, 0  # what it added is in that import's rows; nothing is added now
+    return bool(bi.select().where(bi.source == label).exists())

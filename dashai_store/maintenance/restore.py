@@ -407,13 +407,7 @@ class _Journal:
 
     def place(self, source: Path, rel: str) -> None:
         """Put ``source`` at ``home/rel``: a hard link (no space), a copy where that fails."""
-        target = self.home / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(source, target)
-        except OSError:
-            _copy_synced(source, target)
-        self.created.append(target)
+        self.keep_aside(source, self.home / rel)
 
     def undo(self) -> list[str]:
         """Undo every change, newest first; returns what could not be undone (keeps going)."""
