@@ -202,7 +202,7 @@ def bench_history_table(workdir: Path) -> dict[str, Any]:
     reason = _unsupported()
     if reason:
         return {"skipped": reason}
-    from bench_metrics import _points, _store, new_run
+    from bench_metrics import POINT_COLUMNS, _points, _store, new_run
 
     from dashai_store import metrics
 
@@ -215,7 +215,7 @@ def bench_history_table(workdir: Path) -> dict[str, Any]:
             metrics.log_many(
                 run_id, [(n, s, lv, st + start, v) for n, s, lv, st, v in chunk[: count - start]]
             )
-        sql = f"SELECT {metrics._POINT_COLUMNS} FROM metric WHERE run_id = ?{store.dialect.history_order}"
+        sql = f"SELECT {POINT_COLUMNS} FROM metric WHERE run_id = ?{store.dialect.history_order}"
 
     def ours(_repeat: int) -> dict[str, Any]:
         return side("history-ours", "--home", str(home), "--run-id", str(run_id))

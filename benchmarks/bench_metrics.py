@@ -54,6 +54,10 @@ NAMES = ("loss", "accuracy", "f1", "precision")
 SPLITS = ("TRAIN", "VALIDATION")
 
 
+#: The columns of a metric point as stored (the raw side reads split and level as text).
+POINT_COLUMNS = 'id, name, split, level, step, value, "timestamp"'
+
+
 def _quick() -> bool:
     return os.environ.get("DASHAI_BENCH_QUICK") == "1"
 
@@ -211,7 +215,7 @@ def bench_history_table(workdir: Path) -> dict[str, Any]:
     with _store(workdir, "history") as (store, raw):
         run_id = new_run(store)
         metrics.log_many(run_id, _points(count))
-        sql = f"SELECT {metrics._POINT_COLUMNS} FROM metric WHERE run_id = ?{store.dialect.history_order}"
+        sql = f"SELECT {POINT_COLUMNS} FROM metric WHERE run_id = ?{store.dialect.history_order}"
 
         def ours() -> Any:
             return metrics.history_table(run_id)
@@ -309,7 +313,7 @@ def bench_since(workdir: Path) -> dict[str, Any]:
     with _store(workdir, "since") as (store, raw):
         run_id = new_run(store)
         metrics.log_many(run_id, _points(count))
-        sql = f"SELECT {metrics._POINT_COLUMNS} FROM metric WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
+        sql = f"SELECT {POINT_COLUMNS} FROM metric WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
 
         def ours() -> int:
             since = metrics.since

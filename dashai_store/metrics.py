@@ -75,13 +75,14 @@ from typing import TYPE_CHECKING, Any
 import peewee
 
 from . import errors
+from .backends.base import POINT_COLUMNS, POINT_COLUMNS_CODED
 from .clock import utcnow
 from .database import current, reads, run_in_transaction, translated
 from .decoding import Unreadable, decode_enum, decode_int, decode_real
 from .enums import SUMMARY_LEVELS, LevelEnum, SplitEnum, coerce
 from .metrics_logger import DEFAULT_FLUSH_EVERY_S, DEFAULT_MAX_PENDING, DEFAULT_MAX_POINTS, MetricLogger
 from .records import MetricPoint
-from .rows import check_id, collector_paused, could_exist, not_found
+from .rows import PAUSE_COLLECTOR_ROWS, check_id, collector_paused, could_exist, not_found
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -105,7 +106,6 @@ CHUNK_FETCHES = 64
 STEP_MIN, STEP_MAX = -(2**31), 2**31 - 1
 _SPLITS = frozenset(SplitEnum.__members__)
 _LEVELS = frozenset(LevelEnum.__members__)
-_POINT_COLUMNS = 'id, name, split, level, step, value, "timestamp"'
 
 # Peewee's own translation of DB-API exceptions into peewee's classes (which
 # database.translated() then maps to the store's); the raw cursor calls below bypass
@@ -515,8 +515,8 @@ def _filters(
     return " WHERE " + " AND ".join(clauses), params
 
 
-def _history_sql(where: str) -> str:
-    return f"SELECT {_POINT_COLUMNS} FROM metric{where}{current().dialect.history_order}"
+def _history_sql(where: str, columns: str) -> str:
+    return f"SELECT {columns} FROM metric{where}{current().dialect.history_order}"
 
 
 def _fetch(sql: str, params: Sequence[Any]) -> builtins.list[tuple[Any, ...]]:
@@ -539,57 +539,91 @@ def _require_run(run_id: int) -> None:
             raise not_found("run", run_id)
 
 
-_PLAIN_VALUES = frozenset({float, type(None)})
+_NONE = type(None)
+_PLAIN_VALUES = frozenset({float, _NONE})
 _SPLIT_MEMBERS = {member.name: member for member in SplitEnum}
 _LEVEL_MEMBERS = {member.name: member for member in LevelEnum}
+# The members by the codes POINT_COLUMNS_CODED gives (their order in the enum).
+_SPLIT_BY_CODE = tuple(SplitEnum)
+_LEVEL_BY_CODE = tuple(LevelEnum)
 
 
-def _points(rows: Sequence[tuple[Any, ...]], run_id: int) -> builtins.list[MetricPoint]:
-    with collector_paused(len(rows)):  # a page or a history: no cycles among the points
-        return _build_points(rows, run_id)
+def _point_columns() -> str:
+    """The select list of a points query on the current store's backend."""
+    return POINT_COLUMNS_CODED if current().dialect.point_enum_codes else POINT_COLUMNS
 
 
-def _build_points(rows: Sequence[tuple[Any, ...]], run_id: int) -> builtins.list[MetricPoint]:
+def _read_points(sql: str, params: Sequence[Any], run_id: int) -> builtins.list[MetricPoint]:
+    """The points of a query of :func:`_point_columns`, fetched and built with the cyclic
+    collector paused (no cycles among rows or points). The driver's rows are let go before
+    it resumes: its first collection then walks the points only, not the rows as well (a
+    third of a 1,000-point page's time went to collections walking both)."""
+    coded = current().dialect.point_enum_codes
+    with collector_paused(PAUSE_COLLECTOR_ROWS):
+        rows = _fetch(sql, params)
+        points = _build_points(rows, run_id, coded)
+        del rows
+    return points
+
+
+def _build_points(rows: Sequence[tuple[Any, ...]], run_id: int, coded: bool) -> builtins.list[MetricPoint]:
     # The fast path reads rows as the store writes them, a column at a time with C-level
-    # builtins (type scans, dict lookups, fromisoformat through map, tuple.__new__): a
-    # Python-level step per point was most of a live chart's page. Anything else (SQLite's
+    # builtins (type scans, tuple or dict lookups, fromisoformat through map, tuple.__new__):
+    # a Python-level step per point was most of a live chart's page. Anything else (SQLite's
     # -0.0 BLOB, a value edited by hand) goes to the decoding path, which marks what it
-    # cannot read instead of raising.
+    # cannot read instead of raising. ``coded``: split and level are members' indexes
+    # (POINT_COLUMNS_CODED), an unknown name its text; else every one is a name.
     if not rows:
         return []
-    ids, names, splits, levels, steps, values, moments = zip(*rows, strict=True)
-    if set(map(type, steps)) == {int} and set(map(type, values)) <= _PLAIN_VALUES:
+    ids, names, splits, levels, steps, values, moments = zip(*rows, strict=False)  # driver rows: all alike
+    value_types = set(map(type, values))
+    if set(map(type, steps)) == {int} and value_types <= _PLAIN_VALUES:
+        split_of, level_of = (
+            (_SPLIT_BY_CODE.__getitem__, _LEVEL_BY_CODE.__getitem__)
+            if coded
+            else (_SPLIT_MEMBERS.__getitem__, _LEVEL_MEMBERS.__getitem__)
+        )
         try:
             if type(moments[0]) is str:  # SQLite's text: anything but text raises TypeError
-                moments = tuple(map(datetime.fromisoformat, moments))
+                moments = _parse_moments(moments)
             elif set(map(type, moments)) != {datetime}:  # PostgreSQL's datetimes
                 raise TypeError(moments)
-            if None in values:
+            if _NONE in value_types:  # NaN is stored as NULL
                 values = tuple(math.nan if value is None else value for value in values)
             columns = zip(
                 ids,
                 repeat(run_id),
                 names,
-                map(_SPLIT_MEMBERS.__getitem__, splits),
-                map(_LEVEL_MEMBERS.__getitem__, levels),
+                map(split_of, splits),
+                map(level_of, levels),
                 steps,
                 values,
                 moments,
             )
             return builtins.list(map(tuple.__new__, repeat(MetricPoint), columns))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError):  # a code is an int, an unknown name its text
             pass
-    return [_decoded_point(row, run_id) for row in rows]
+    return [_decoded_point(row, run_id, coded) for row in rows]
 
 
-def _decoded_point(row: tuple[Any, ...], run_id: int) -> MetricPoint:
+def _parse_moments(moments: tuple[Any, ...]) -> tuple[Any, ...]:
+    """SQLite's timestamp text as datetimes. One ``log_many`` call (a logger's flush) gives
+    its points one timestamp, and a live chart's page is often one flush: a page all of one
+    text is parsed once and shares the (immutable) datetime."""
+    first = moments[0]
+    if first == moments[-1] and moments.count(first) == len(moments):
+        return (datetime.fromisoformat(first),) * len(moments)
+    return tuple(map(datetime.fromisoformat, moments))
+
+
+def _decoded_point(row: tuple[Any, ...], run_id: int, coded: bool) -> MetricPoint:
     point_id, name, split, level, step, value, moment = row
     return MetricPoint(
         id=point_id,
         run_id=run_id,
         name=name,
-        split=decode_enum(SplitEnum, split),  # type: ignore[arg-type]
-        level=decode_enum(LevelEnum, level),  # type: ignore[arg-type]
+        split=_SPLIT_BY_CODE[split] if coded and type(split) is int else decode_enum(SplitEnum, split),  # type: ignore[arg-type]
+        level=_LEVEL_BY_CODE[level] if coded and type(level) is int else decode_enum(LevelEnum, level),  # type: ignore[arg-type]
         step=decode_int(step),  # type: ignore[arg-type]
         value=decode_real(value),  # type: ignore[arg-type]
         timestamp=_decode_timestamp(moment),
@@ -620,10 +654,10 @@ def history(
     """
     run_id = _check_run_id(run_id)
     where, params = _filters(run_id, name, split, level, current().db.param)
-    rows = _fetch(_history_sql(where), params)
-    if not rows:
+    points = _read_points(_history_sql(where, _point_columns()), params, run_id)
+    if not points:
         _require_run(run_id)
-    return _points(rows, run_id)
+    return points
 
 
 def history_table_schema() -> pa.Schema:
@@ -677,7 +711,7 @@ def history_table(
     pending: builtins.list[pa.StructArray] = []
     with _driver_errors:
         cursor = db.cursor()
-        cursor.execute(_history_sql(where), params)
+        cursor.execute(_history_sql(where, POINT_COLUMNS), params)  # names: Arrow keeps them as text
         while rows := cursor.fetchmany(FETCH_ROWS):
             pending.append(_arrow_fetch(rows, row_type))
             if len(pending) == CHUNK_FETCHES:
@@ -799,16 +833,16 @@ def since(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise errors.ValidationError(f"limit must be a positive int or None, got {limit!r}")
     param = current().db.param
-    sql = f"SELECT {_POINT_COLUMNS} FROM metric WHERE run_id = {param} AND id > {param} ORDER BY id"
+    sql = f"SELECT {_point_columns()} FROM metric WHERE run_id = {param} AND id > {param} ORDER BY id"
     params: builtins.list[Any] = [run_id, cursor]
     if limit is not None:
         sql += f" LIMIT {param}"
         params.append(limit)
-    rows = _fetch(sql, params)
-    if not rows:
+    points = _read_points(sql, params, run_id)
+    if not points:
         _require_run(run_id)
         return [], cursor
-    return _points(rows, run_id), int(rows[-1][0])
+    return points, int(points[-1][0])
 
 
 # -- logging from a training loop ---------------------------------------------------------------

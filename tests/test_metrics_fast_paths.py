@@ -110,3 +110,49 @@ def test_a_low_bound_parameter_limit_splits_the_rows_over_more_statements(sqlite
         ("loss", step, step / 2) for step in range(4)
     ]
     assert [p.timestamp.month for p in history if p.name == "acc"] == [3, 3, 3]
+
+
+def test_every_split_and_level_reads_back_as_its_member_in_pages_and_histories(store: Store) -> None:
+    # SQLite hands split and level over as the members' indexes (a CASE in the select
+    # list), PostgreSQL as names: both must give back each member, whatever its position.
+    run_id = _run()
+    pairs = [(split, level) for split in SplitEnum for level in LevelEnum]
+    points = [("m", split.name, level.name, step, float(step)) for step, (split, level) in enumerate(pairs)]
+    metrics.log_many(run_id, points)
+    page, _ = metrics.since(run_id, limit=1_000)
+    history = metrics.history(run_id)
+    assert sorted((p.step, p.split, p.level) for p in page) == [(step, *pair) for step, pair in enumerate(pairs)]
+    assert sorted((p.split.name, p.level.name) for p in history) == sorted((s.name, lv.name) for s, lv in pairs)
+    assert all(type(p.split) is SplitEnum and type(p.level) is LevelEnum for p in page + history)
+
+
+def test_a_page_with_one_unknown_split_keeps_its_other_points_members(sqlite_store: Store) -> None:
+    run_id = _run()
+    metrics.log_many(run_id, [("loss", "TEST", "EPOCH", step, 0.5) for step in range(600)])
+    edited = metrics.history(run_id)[300].id
+    conn = sqlite3.connect(str(sqlite_store.home / "db.sqlite"))
+    try:
+        conn.execute("PRAGMA ignore_check_constraints = ON")
+        with conn:
+            conn.execute("UPDATE metric SET split = 'test', level = 'STEP' WHERE id = ?", (edited,))
+    finally:
+        conn.close()
+    page, _ = metrics.since(run_id, limit=1_000)
+    bad = [p for p in page if p.id == edited][0]
+    assert isinstance(bad.split, Unreadable) and bad.split == "test" and bad.level is LevelEnum.STEP
+    assert all(p.split is SplitEnum.TEST and p.level is LevelEnum.EPOCH for p in page if p.id != edited)
+
+
+def test_a_page_of_one_timestamp_and_a_page_of_many_read_their_own(store: Store) -> None:
+    run_id = _run()
+    metrics.log_many(run_id, [("a", "TRAIN", "STEP", step, 0.5) for step in range(700)])
+    first_batch = metrics.history(run_id)[0].timestamp
+    for step in range(700, 704):  # one call each: later timestamps
+        metrics.log(run_id, "a", 0.5, split="TRAIN", level="STEP", step=step)
+    one_call, _ = metrics.since(run_id, limit=700)
+    assert {p.timestamp for p in one_call} == {first_batch}
+    if store.backend == "sqlite":  # SQLite's text, parsed once and shared by the page's points
+        assert len({id(p.timestamp) for p in one_call}) == 1
+    page, _ = metrics.since(run_id, limit=1_000)
+    assert [p.timestamp for p in page] == [p.timestamp for p in metrics.history(run_id)]
+    assert page[-1].timestamp > page[-2].timestamp > first_batch

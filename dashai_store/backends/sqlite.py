@@ -204,6 +204,7 @@ class SqliteBackend(Backend):
     max_id: ClassVar[int] = 2**63 - 1
     real_type: ClassVar[str] = "REAL"
     history_order: ClassVar[str] = " ORDER BY step, name, split, level"
+    point_enum_codes: ClassVar[bool] = True
 
     @property
     def path(self) -> Path:
