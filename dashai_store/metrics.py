@@ -82,7 +82,7 @@ from .decoding import Unreadable, decode_enum, decode_int, decode_real
 from .enums import SUMMARY_LEVELS, LevelEnum, SplitEnum, coerce
 from .metrics_logger import DEFAULT_FLUSH_EVERY_S, DEFAULT_MAX_PENDING, DEFAULT_MAX_POINTS, MetricLogger
 from .records import MetricPoint
-from .rows import PAUSE_COLLECTOR_ROWS, check_id, collector_paused, could_exist, not_found
+from .rows import check_id, collector_paused, could_exist, not_found
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -559,7 +559,7 @@ def _read_points(sql: str, params: Sequence[Any], run_id: int) -> builtins.list[
     it resumes: its first collection then walks the points only, not the rows as well (a
     third of a 1,000-point page's time went to collections walking both)."""
     coded = current().dialect.point_enum_codes
-    with collector_paused(PAUSE_COLLECTOR_ROWS):
+    with collector_paused():
         rows = _fetch(sql, params)
         points = _build_points(rows, run_id, coded)
         del rows

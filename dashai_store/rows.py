@@ -413,17 +413,19 @@ class Reader(Generic[R]):
         """The records of ``query`` (a select of the model: its WHERE, ORDER BY, LIMIT and
         OFFSET are kept, its columns replaced by the record's)."""
         sql, params = query.select(*self.fields).sql()
-        rows = query.model._meta.database.execute_sql(sql, params).fetchall()
-        return self.read(rows)
+        with collector_paused():  # the driver's rows are let go before it resumes
+            rows = query.model._meta.database.execute_sql(sql, params).fetchall()
+            found = self.read(rows)
+            del rows
+        return found
 
     def read(self, rows: Sequence[Sequence[Any]]) -> list[R]:
         """Records from driver rows holding the columns of :attr:`fields`, in that order."""
         if not rows:
             return []
-        with collector_paused(len(rows)):
-            by_column = zip(*rows, strict=True)
-            columns = [read(values) for read, values in zip(self._columns, by_column, strict=True)]
-            return records.build_all(self.record_type, self.names, zip(*columns, strict=True))
+        by_column = zip(*rows, strict=True)
+        columns = [read(values) for read, values in zip(self._columns, by_column, strict=True)]
+        return records.build_all(self.record_type, zip(*columns, strict=True))
 
     def get(self, row_id: int, noun: str | None = None, *, lock: bool = False) -> R:
         """The record of row ``row_id``, or NotFound naming ``noun`` (see :func:`fetch`)."""
@@ -446,17 +448,19 @@ PAUSE_COLLECTOR_ROWS = 512
 
 
 @contextmanager
-def collector_paused(rows: int) -> Iterator[None]:
-    """Python's cyclic garbage collector off while ``rows`` rows become records.
+def collector_paused(rows: int | None = None) -> Iterator[None]:
+    """Python's cyclic garbage collector off while ``rows`` rows (None: a query's, not
+    counted yet) are fetched and become records.
 
-    A listing of 10,000 runs allocates some 60,000 objects (records, their dicts, decoded
-    JSON), none of them in a reference cycle; the collector, triggered every 700
-    allocations, walked them dozens of times: a third of ``runs.list``'s time. It is paused
-    for the build only, and only if it was on: an application that turned it off keeps it
-    off. (One that turns it off while a listing runs gets it back on at the listing's end:
-    that moves when cycles are collected, never what any call returns.)
+    A listing of 10,000 runs allocates some 30,000 objects (records, decoded JSON), none of
+    them in a reference cycle; the collector, triggered every 700 allocations, walked them
+    dozens of times: a third of ``runs.list``'s time. It is paused for the fetch and the
+    build only, and only if it was on: an application that turned it off keeps it off. (One
+    that turns it off while a listing runs gets it back on at the listing's end: that moves
+    when cycles are collected, never what any call returns.) Callers let the driver's rows
+    go before it resumes, so that its next collection walks the records only.
     """
-    if rows < PAUSE_COLLECTOR_ROWS or not gc.isenabled():
+    if (rows is not None and rows < PAUSE_COLLECTOR_ROWS) or not gc.isenabled():
         yield
         return
     gc.disable()

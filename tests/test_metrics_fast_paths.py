@@ -121,8 +121,12 @@ def test_every_split_and_level_reads_back_as_its_member_in_pages_and_histories(s
     metrics.log_many(run_id, points)
     page, _ = metrics.since(run_id, limit=1_000)
     history = metrics.history(run_id)
-    assert sorted((p.step, p.split, p.level) for p in page) == [(step, *pair) for step, pair in enumerate(pairs)]
-    assert sorted((p.split.name, p.level.name) for p in history) == sorted((s.name, lv.name) for s, lv in pairs)
+    assert sorted((p.step, p.split, p.level) for p in page) == [
+        (step, *pair) for step, pair in enumerate(pairs)
+    ]
+    assert sorted((p.split.name, p.level.name) for p in history) == sorted(
+        (s.name, lv.name) for s, lv in pairs
+    )
     assert all(type(p.split) is SplitEnum and type(p.level) is LevelEnum for p in page + history)
 
 

@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import inspect
 import pickle
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -98,3 +99,29 @@ def test_a_record_holding_itself_repr_does_not_recurse() -> None:
     entity = records.RunWithMetrics(run=holder, last_metrics={})  # type: ignore[arg-type]
     holder.append(entity)
     assert "RunWithMetrics(run=[...], last_metrics={})" == repr(entity)
+
+
+@pytest.mark.parametrize("record_type", RECORD_TYPES, ids=lambda t: t.__name__)
+def test_the_list_paths_constructors_make_what_the_class_makes(record_type: type[Any]) -> None:
+    # build_all and maker fill a record through a twin class with the plain __setattr__,
+    # then give it its own class: the result must be indistinguishable from record_type(...).
+    names = [item.name for item in dataclasses.fields(record_type)]
+    samples = [_sample(record_type, salt) for salt in (1, 2, 3)]
+    built = records.build_all(record_type, [tuple(values[name] for name in names) for values in samples])
+    made = records.maker(record_type)(samples[0])
+    for record, values in zip([*built, made], [*samples, samples[0]], strict=True):
+        assert type(record) is record_type and record == record_type(**values)
+        assert repr(record) == repr(record_type(**values)) and hash(record) == hash(record_type(**values))
+        assert not hasattr(record, "__dict__")  # the fields are slots: one object per record
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(record, names[0], "x")
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            delattr(record, names[-1])
+        assert pickle.loads(pickle.dumps(record)) == record and copy.copy(record) == record
+    assert records.build_all(record_type, []) == []
+
+
+def test_a_record_is_one_object_and_carries_no_per_instance_dict() -> None:
+    run = records.RunRecord(**_sample(records.RunRecord, 1))
+    assert not hasattr(run, "__dict__")
+    assert sys.getsizeof(run) < 16 + 8 * (len(dataclasses.fields(run)) + 4)
