@@ -61,6 +61,8 @@ def record(cls: C) -> C:
         ("__repr__", _record_repr),
         ("__eq__", _record_eq),
         ("__hash__", _record_hash),
+        ("__getstate__", _values),  # pickle and copy: Python 3.10.0's slotted dataclasses lack them
+        ("__setstate__", _record_setstate),
     ):
         setattr(made, name, shared)
     return made
@@ -106,6 +108,11 @@ def _record_init(self: Any, /, **values: Any) -> None:
 
 def _values(self: Any) -> tuple[Any, ...]:
     return tuple([getattr(self, name) for name in _init_plan(type(self))[0]])
+
+
+def _record_setstate(self: Any, state: Sequence[Any]) -> None:
+    for name, value in zip(_init_plan(type(self))[0], state, strict=True):
+        _set(self, name, value)
 
 
 def _record_eq(self: Any, other: object) -> Any:  # bool, or NotImplemented
