@@ -5,10 +5,11 @@
   inside that transaction and carried out after COMMIT; a crash in between is finished by
   the next ``open_store`` (``cascade.finish_pending_deletions``) or ``maintenance.gc``. All
   three go through :func:`carry_out`.
-* Carrying a deletion out is a rename into ``.trash/`` (O(1) whatever the size); a
-  background thread frees the bytes (one per trash folder, kept a moment after it runs dry
-  for the next delete's entries), and ``Store.close`` waits until the trash is empty
-  (:func:`wait_for_trash`, registered as a close hook by ``open_store``).
+* Carrying a deletion out removes a small tree in place (:data:`IN_PLACE_MAX_ENTRIES`,
+  :data:`IN_PLACE_MAX_BYTES`); a larger one is renamed into ``.trash/`` (O(1) whatever the
+  size) and a background thread frees the bytes (one per trash folder, kept a moment after
+  it runs dry for the next delete's entries); ``Store.close`` waits until the trash is
+  empty (:func:`wait_for_trash`, registered as a close hook by ``open_store``).
 * A file written for a row the transaction inserts is removed if it rolls back
   (:func:`discard_on_rollback`).
 * A file replacing one a committed row names (a model, a plot, prediction results, an
@@ -297,7 +298,9 @@ def _carry_out(
             try:
                 if free_now:
                     freed += io.remove_within(base, rel, count=True)
-                else:
+                elif not io.remove_if_small(
+                    base, rel, max_entries=IN_PLACE_MAX_ENTRIES, max_bytes=IN_PLACE_MAX_BYTES
+                ):
                     _move_to_trash(base, rel)
             except FileNotFoundError:
                 pass
@@ -317,6 +320,15 @@ def _carry_out(
 
 
 # -- the trash --------------------------------------------------------------------------------------
+
+#: A deletion of at most this many entries holding at most this many bytes is carried out
+#: in place; a larger one goes through the trash. The trash makes deleting a large tree
+#: O(1) for the caller (a rename; the unlinks, ~5 ms per 30 MB on ext4, happen in the
+#: background), but for a small tree the rename plus a background thread competing for the
+#: GIL cost more than unlinking now (a run folder with a 180 kB model: ~0.1 ms in place).
+#: Measuring stops as soon as a limit is passed, so a large tree costs a few entries' stat.
+IN_PLACE_MAX_ENTRIES = 16
+IN_PLACE_MAX_BYTES = 1 << 20
 
 #: How long a trash worker waits for more work once the trash is empty before it ends. A
 #: loop of deletes (one rename each) then hands every entry to the same thread instead of
