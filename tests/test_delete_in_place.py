@@ -10,6 +10,7 @@ keeps its record for a retry.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +59,18 @@ def test_a_small_run_folder_is_gone_at_once_without_the_trash(store: Store) -> N
     assert not folder.exists()  # before any wait: removed by the call itself
     assert _trash_entries(store.home) == []
     assert not _trash_worker_started(store.home)
+    assert files.pending_deletions() == []
+
+
+def test_a_deleted_run_with_a_large_model_goes_through_the_trash(store: Store) -> None:
+    run_id = _run_with_model(store)
+    runs.save_model(run_id, {"weights": [float(i) for i in range(200_000)]})  # ~1.8 MB
+    folder = store.home / layout.run_folder(run_id)
+    runs.delete(run_id)
+    assert not folder.exists()
+    assert _trash_worker_started(store.home)
+    files.wait_for_trash(store.home)
+    assert _trash_entries(store.home) == []
     assert files.pending_deletions() == []
 
 
@@ -130,7 +143,7 @@ def test_a_link_inside_a_small_folder_is_removed_and_its_target_kept(store: Stor
 
 
 def test_a_link_among_the_folders_is_refused_and_nothing_behind_it_removed(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     outside = tmp_path / "outside"
     (outside / "9").mkdir(parents=True)
@@ -141,7 +154,9 @@ def test_a_link_among_the_folders_is_refused_and_nothing_behind_it_removed(
     runs_folder.symlink_to(outside, target_is_directory=True)
     with pytest.raises(errors.UnsafePath):
         io.remove_if_small(store.home, "runs/9", max_entries=16, max_bytes=1 << 20)
-    _delete("runs/9")  # refused: the record dropped, reported, nothing touched
+    with caplog.at_level(logging.WARNING, logger="dashai_store.files"):
+        _delete("runs/9")  # refused: the record dropped, reported, nothing touched
+    assert "refused to delete runs/9" in caplog.text
     assert (outside / "9" / "precious.txt").read_text() == "keep me"
     assert files.pending_deletions() == []
 
