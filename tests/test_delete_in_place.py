@@ -120,6 +120,23 @@ def test_a_large_file_goes_through_the_trash_and_a_small_one_does_not(sqlite_sto
     assert not big.exists() and _trash_worker_started(home)
 
 
+def test_a_large_folder_with_a_linked_trash_is_removed_in_place(sqlite_store: Store, tmp_path: Path) -> None:
+    home = sqlite_store.home
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    trash = layout.trash(home)
+    if trash.exists():
+        trash.rmdir()
+    trash.symlink_to(outside, target_is_directory=True)
+    big = files.write_bytes("runs/11/model.joblib", b"x" * (tx.IN_PLACE_MAX_BYTES + 1))
+    _delete("runs/11")
+    assert not big.parent.exists()
+    assert sorted(os.listdir(outside)) == ["precious.txt"]  # nothing moved into the link
+    assert not _trash_worker_started(home)
+    assert files.pending_deletions() == []
+
+
 def test_a_link_inside_a_small_folder_is_removed_and_its_target_kept(store: Store, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     (outside / "inner").mkdir(parents=True)
