@@ -199,6 +199,17 @@ def test_measuring_a_tree_stops_once_past_a_limit(sqlite_store: Store) -> None:
     with io.folder_fd(home, ["runs"], "runs/10") as fd:
         if fd is not None:
             assert io._measure("10", fd, home / "runs", info, max_bytes=5).size == 6
+    # A link to a big folder is one entry of its own size, never entered (both walks).
+    (home / "elsewhere").mkdir()
+    for index in range(50):
+        (home / "elsewhere" / f"g{index}").write_bytes(b"y" * 1000)
+    (folder / "link").symlink_to(home / "elsewhere", target_is_directory=True)
+    info = os.stat(folder, follow_symlinks=False)
+    link_size = os.lstat(folder / "link").st_size
+    assert io._measure("10", None, home / "runs", info) == io._Tree(101, 100 + link_size, False)
+    with io.folder_fd(home, ["runs"], "runs/10") as fd:
+        assert io._measure("10", fd, home / "runs", info) == io._Tree(101, 100 + link_size, False)
+    (folder / "link").unlink()
     assert io.remove_if_small(home, "runs/10", max_entries=3, max_bytes=1 << 20) is False
     assert len(os.listdir(folder)) == 100  # nothing touched
     assert io.remove_within(home, "runs/10", count=True) == 100
