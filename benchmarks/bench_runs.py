@@ -2,7 +2,8 @@
 
 ``runs.delete`` — ``runs.delete(run_id)`` of 50 runs (10 with ``DASHAI_BENCH_QUICK=1``),
 each holding 100 metric points and a saved model (``runs.save_model``, ~180 kB), one call
-per run, until the model files' bytes are freed (``files.wait_for_trash``), against, per
+per run, until the model files' bytes are freed (in place, a small run folder is removed
+by the delete itself; ``files.wait_for_trash`` for anything larger), against, per
 run, ``BEGIN IMMEDIATE; DELETE FROM metric WHERE run_id = ?; DELETE FROM run WHERE id =
 ?; COMMIT`` on a raw ``sqlite3`` connection (the store's pragmas) and the removal of the
 run's folder, on an identical copy of the same home. The home is built once, closed, and

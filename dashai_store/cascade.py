@@ -231,7 +231,7 @@ def delete_rows(model: type[models.BaseModel], ids: Iterable[int]) -> int:
         chunk = id_list[chunk_start : chunk_start + 500]
         statement = functools.partial(_delete_statement, model, chunk)
         deleted += _execute(("delete", model, len(chunk)), statement, chunk).rowcount
-    delete_after_commit(*paths)
+    delete_after_commit(*paths, rows_deleted=True)  # ids are never reused: see files.tx
     tx.free_if_disk_full(*paths)
     return deleted
 

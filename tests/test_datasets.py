@@ -650,6 +650,8 @@ def test_delete_removes_every_row_and_every_file_of_the_cascade(store: Store) ->
     after = row_counts(store.db)
     expected = dict(kept_counts)
     expected["global_explainer"] += 1  # the one on the kept run stays
+    # The deletion's records linger, finished and queued, until the next deletion or the close.
+    expected["dashai_pending_deletion"] = len(files.tx._queued(store))
     assert after == expected
     tree = file_tree(store.home)
     global_extra = set(tree) - set(kept_tree)

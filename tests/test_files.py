@@ -284,7 +284,8 @@ def _trash_worker(home: Path) -> threading.Thread | None:
 def _delete_a_folder(store: Store, number: int) -> Path:
     folder = store.home / "runs" / str(number)
     folder.mkdir(parents=True)
-    (folder / "model.joblib").write_bytes(b"x" * 1000)
+    # Over the in-place limit: the folder goes through the trash and its worker.
+    (folder / "model.joblib").write_bytes(b"x" * (tx.IN_PLACE_MAX_BYTES + 1))
     run_in_transaction(lambda: files.delete_after_commit(f"runs/{number}"))
     return folder
 

@@ -14,7 +14,7 @@ import peewee
 import pytest
 from helpers import file_tree, row_counts
 
-from dashai_store import errors, generative
+from dashai_store import errors, files, generative
 from dashai_store.clock import utcnow
 from dashai_store.database import Store, writes
 from dashai_store.enums import DataType, RunStatus
@@ -345,7 +345,8 @@ def test_delete_session_removes_every_payload_file(store: Store) -> None:
     assert counts["generative_process"] == 1
     assert counts["process_data"] == 1
     assert counts["parameter_history"] == 1
-    assert counts["dashai_pending_deletion"] == 0
+    # Finished: the record lingers, queued, until the next deletion or the close drops it.
+    assert files.pending_deletions() == []
     with pytest.raises(errors.NotFound):
         generative.get_session(doomed.id)
     with pytest.raises(errors.NotFound):

@@ -309,7 +309,9 @@ def test_delete_removes_runs_metrics_and_their_files(store: Store, dataset_id: i
 
     model_sessions.delete(doomed.id)
 
-    assert row_counts(store.db) == counts
+    # The runs' records linger, finished and queued, until the next deletion or the close.
+    assert files.tx._queued(store) == {f"runs/{r}" for r in run_ids}
+    assert row_counts(store.db) == {**counts, "dashai_pending_deletion": len(run_ids)}
     assert file_tree(store.home) == tree
     assert not any((store.home / "runs" / str(r)).exists() for r in run_ids)
     assert files.pending_deletions() == []

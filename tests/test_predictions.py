@@ -154,7 +154,9 @@ def test_delete_removes_the_row_and_its_files(store: Store, setup: tuple[int, in
     predictions.save_results(doomed.id, RESULTS)
     assert (store.home / "predictions" / str(doomed.id)).is_dir()
     predictions.delete(doomed.id)
-    assert row_counts(store.db) == counts
+    # Its record lingers, finished and queued, until the next deletion or the close.
+    assert row_counts(store.db) == {**counts, "dashai_pending_deletion": 1}
+    assert files.tx._queued(store) == {f"predictions/{doomed.id}"}
     assert file_tree(store.home) == tree
     assert not (store.home / "predictions" / str(doomed.id)).exists()
     assert files.pending_deletions() == []

@@ -361,7 +361,8 @@ def test_delete_removes_rows_and_files(store: Store, session_id: int) -> None:
         runs.get(run_id)
     counts = row_counts(store.db)
     assert counts["run"] == 1 and counts["metric"] == 1 and counts["prediction"] == 0
-    assert counts["dashai_pending_deletion"] == 0
+    # Finished: the record lingers, queued, until the next deletion or the close drops it.
+    assert files.pending_deletions() == []
     assert runs.load_model(keep.id).weights == [1.0]
     before = snapshot(store)
     with pytest.raises(errors.NotFound, match=f"run {run_id} does not exist"):

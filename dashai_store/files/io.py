@@ -27,6 +27,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -166,6 +167,8 @@ def remove(path: Path) -> None:
 # has no ``dir_fd`` (Windows) each component is checked with ``lstat`` first.
 
 _AT_FUNCTIONS = all(f in os.supports_dir_fd for f in (os.open, os.stat, os.unlink, os.rename, os.mkdir))
+# A folder opened without following a link (the flags exist wherever descriptor walks do).
+_DIR_NOFOLLOW = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 
 
 @functools.cache
@@ -225,7 +228,7 @@ def folder_fd(home: Path, parts: list[str], rel: str, *, create: bool = False) -
                 except FileExistsError:
                     pass
             try:
-                inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                inner = os.open(part, _DIR_NOFOLLOW, dir_fd=fd)
             except NotADirectoryError:
                 _refuse_link(fd, path, part, rel)
                 raise
@@ -236,16 +239,76 @@ def folder_fd(home: Path, parts: list[str], rel: str, *, create: bool = False) -
         os.close(fd)
 
 
-def _tree_size(name: str, folder_fd: int | None, folder: Path) -> int:
-    """Bytes of the files in a folder tree (links counted as links, never entered)."""
-    size = 0
+@dataclass(frozen=True)
+class _Tree:
+    """What :func:`_measure` found under a path: its entries and the bytes of its files."""
+
+    entries: int
+    size: int
+    over: bool  # a limit was passed: the counts stop there
+
+
+def _measure(
+    name: str,
+    folder_fd: int | None,
+    folder: Path,
+    info: os.stat_result,
+    *,
+    max_entries: int | None = None,
+    max_bytes: int | None = None,
+) -> _Tree:
+    """Count the entries under ``folder/name`` and their bytes (st_size of everything but
+    folders), links counted as links and never entered; stop as soon as a limit is passed.
+
+    ``info`` is the path's own lstat (a file or a link is one entry of its own size).
+    """
+    if not stat.S_ISDIR(info.st_mode):
+        return _Tree(1, info.st_size, max_bytes is not None and info.st_size > max_bytes)
+    entries = size = 0
+
+    def passed() -> bool:
+        return (max_entries is not None and entries > max_entries) or (
+            max_bytes is not None and size > max_bytes
+        )
+
     if folder_fd is None:
-        for base, _dirs, names in os.walk(folder / name):
-            size += sum(os.lstat(os.path.join(base, n)).st_size for n in names)
-        return size
-    for _base, _dirs, names, base_fd in os.fwalk(name, dir_fd=folder_fd):
-        size += sum(os.stat(n, dir_fd=base_fd, follow_symlinks=False).st_size for n in names)
-    return size
+        pending: list[Path] = [folder / name]
+        while pending:
+            with os.scandir(pending.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(Path(entry.path))
+                    else:
+                        size += entry.stat(follow_symlinks=False).st_size
+                    if passed():
+                        return _Tree(entries, size, True)
+        return _Tree(entries, size, False)
+    # Descriptor-relative: each folder is opened without following a link, so a folder
+    # swapped for a link meanwhile is not entered (ELOOP), whatever it points to.
+    fds = [os.open(name, _DIR_NOFOLLOW, dir_fd=folder_fd)]
+    try:
+        while fds:
+            fd = fds[-1]
+            with os.scandir(fd) as listing:
+                names = []
+                for entry in listing:
+                    entries += 1
+                    if entry.is_dir(follow_symlinks=False):
+                        names.append(entry.name)
+                    else:
+                        size += entry.stat(follow_symlinks=False).st_size
+                    if passed():
+                        return _Tree(entries, size, True)
+            fds.pop()
+            try:
+                fds.extend(os.open(child, _DIR_NOFOLLOW, dir_fd=fd) for child in names)
+            finally:
+                os.close(fd)
+        return _Tree(entries, size, False)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def remove_within(home: Path, rel: str, *, count: bool = False) -> int:
@@ -259,21 +322,47 @@ def remove_within(home: Path, rel: str, *, count: bool = False) -> int:
     refuse_if_held(home / rel)
     with folder_fd(home, parts[:-1], rel) as fd:
         folder, name = home.joinpath(*parts[:-1]), parts[-1]
-        info = os.stat(name, dir_fd=fd, follow_symlinks=False) if fd is not None else (folder / name).lstat()
-        if stat.S_ISDIR(info.st_mode):
-            import shutil
+        info = _lstat(fd, folder, name)
+        size = _measure(name, fd, folder, info).size if count else 0
+        _remove(fd, folder, name, info)
+        return size
 
-            size = _tree_size(name, fd, folder) if count else 0
-            if fd is not None:
-                shutil.rmtree(name, dir_fd=fd)
-            else:
-                shutil.rmtree(folder / name)
-            return size
-        if fd is not None:
-            os.unlink(name, dir_fd=fd)
+
+def remove_if_small(home: Path, rel: str, *, max_entries: int, max_bytes: int) -> bool:
+    """:func:`remove_within` if ``home/rel`` holds at most ``max_entries`` entries and
+    ``max_bytes`` bytes in all (read without following a link, stopping once past a limit);
+    False, nothing touched, if it holds more. Errors as :func:`remove_within`.
+    """
+    parts = split_relative(rel)
+    refuse_if_held(home / rel)
+    with folder_fd(home, parts[:-1], rel) as fd:
+        folder, name = home.joinpath(*parts[:-1]), parts[-1]
+        info = _lstat(fd, folder, name)
+        if _measure(name, fd, folder, info, max_entries=max_entries, max_bytes=max_bytes).over:
+            return False
+        _remove(fd, folder, name, info)
+        return True
+
+
+def _lstat(folder_fd: int | None, folder: Path, name: str) -> os.stat_result:
+    if folder_fd is not None:
+        return os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+    return (folder / name).lstat()
+
+
+def _remove(folder_fd: int | None, folder: Path, name: str, info: os.stat_result) -> None:
+    """Remove ``name`` (lstat ``info``) from its folder: a tree without following links."""
+    if stat.S_ISDIR(info.st_mode):
+        import shutil
+
+        if folder_fd is not None:
+            shutil.rmtree(name, dir_fd=folder_fd)
         else:
-            (folder / name).unlink()
-        return info.st_size if count else 0
+            shutil.rmtree(folder / name)
+    elif folder_fd is not None:
+        os.unlink(name, dir_fd=folder_fd)
+    else:
+        (folder / name).unlink()
 
 
 def move_within(home: Path, rel: str, folder_rel: str, new_name: str) -> None:
