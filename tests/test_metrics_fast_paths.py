@@ -142,7 +142,7 @@ def test_a_page_with_one_unknown_split_keeps_its_other_points_members(sqlite_sto
     finally:
         conn.close()
     page, _ = metrics.since(run_id, limit=1_000)
-    bad = [p for p in page if p.id == edited][0]
+    bad = next(p for p in page if p.id == edited)
     assert isinstance(bad.split, Unreadable) and bad.split == "test" and bad.level is LevelEnum.STEP
     assert all(p.split is SplitEnum.TEST and p.level is LevelEnum.EPOCH for p in page if p.id != edited)
 
