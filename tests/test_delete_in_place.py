@@ -262,3 +262,22 @@ def test_a_held_small_folder_is_finished_by_the_next_open(store: Store, reopen: 
         assert not folder.exists()
         assert files.pending_deletions() == []
         assert maintenance.check(grace_s=0).ok
+
+
+def test_a_nested_tree_is_removed_whole_and_nothing_a_link_points_at(tmp_path: Path) -> None:
+    # io's own descriptor walk (shutil.rmtree takes dir_fd only from Python 3.11 on):
+    # folders at every depth, an empty one, and links to a folder and to a file outside.
+    home, outside = tmp_path / "home", tmp_path / "outside"
+    (outside / "keep").mkdir(parents=True)
+    (outside / "keep" / "data.bin").write_bytes(b"k" * 10)
+    (outside / "file.bin").write_bytes(b"f")
+    tree = home / "runs" / "7"
+    (tree / "a" / "b" / "c").mkdir(parents=True)
+    (tree / "empty").mkdir()
+    (tree / "a" / "b" / "c" / "deep.bin").write_bytes(b"d" * 100)
+    (tree / "a" / "top.bin").write_bytes(b"t")
+    (tree / "a" / "b" / "to-folder").symlink_to(outside / "keep", target_is_directory=True)
+    (tree / "to-file").symlink_to(outside / "file.bin")
+    assert io.remove_within(home, "runs/7") == 0
+    assert not tree.exists() and (home / "runs").is_dir()
+    assert (outside / "keep" / "data.bin").read_bytes() == b"k" * 10 and (outside / "file.bin").exists()

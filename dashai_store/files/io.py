@@ -353,16 +353,39 @@ def _lstat(folder_fd: int | None, folder: Path, name: str) -> os.stat_result:
 def _remove(folder_fd: int | None, folder: Path, name: str, info: os.stat_result) -> None:
     """Remove ``name`` (lstat ``info``) from its folder: a tree without following links."""
     if stat.S_ISDIR(info.st_mode):
-        import shutil
-
         if folder_fd is not None:
-            shutil.rmtree(name, dir_fd=folder_fd)
+            _remove_tree_at(folder_fd, name)
         else:
+            import shutil
+
             shutil.rmtree(folder / name)
     elif folder_fd is not None:
         os.unlink(name, dir_fd=folder_fd)
     else:
         (folder / name).unlink()
+
+
+def _remove_tree_at(folder_fd: int, name: str) -> None:
+    """Remove the folder ``name`` of ``folder_fd`` and everything under it, never following
+    a link: each folder is opened relative to its parent's descriptor without following one
+    (a folder swapped for a link meanwhile fails with ELOOP instead of being entered), and
+    any other entry, a link included, is unlinked as itself.
+
+    ``shutil.rmtree(dir_fd=)`` does the same, but only from Python 3.11 on (the store
+    supports 3.10), and it opens and lists each folder a second time.
+    """
+    fd = os.open(name, _DIR_NOFOLLOW, dir_fd=folder_fd)
+    try:
+        with os.scandir(fd) as listing:
+            entries = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing]
+        for child, is_folder in entries:
+            if is_folder:
+                _remove_tree_at(fd, child)
+            else:
+                os.unlink(child, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=folder_fd)
 
 
 def move_within(home: Path, rel: str, folder_rel: str, new_name: str) -> None:
