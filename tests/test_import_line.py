@@ -13,7 +13,16 @@ import sys
 from pathlib import Path
 
 APP_IMPORT = "from dashai_store import open_store, datasets, model_sessions, runs, metrics, notebooks"
-DEFERRED = ("pickle", "dashai_store.files.plots", "pyarrow", "plotly", "joblib", "numpy", "pandas")
+DEFERRED = (
+    "pickle",
+    "dashai_store.files.plots",
+    "dashai_store.backends.postgres",  # a desktop store is SQLite
+    "pyarrow",
+    "plotly",
+    "joblib",
+    "numpy",
+    "pandas",
+)
 # Standard modules Peewee does not import and the line does not need until a file is written
 # or a busy write retried: shutil (with bz2 and lzma), tempfile, random.
 DEFERRED_STDLIB = ("shutil", "tempfile", "random", "bz2", "lzma")
