@@ -34,14 +34,7 @@ def _trash_entries(home: Path) -> list[str]:
 
 
 def _run_with_model(store: Store) -> int:
-    session_id = plant_session(
-        plant_dataset("d"),
-        "s",
-        task_name="t",
-        input_columns=["a"],
-        output_columns=["b"],
-        splits={"train": 1.0},
-    )
+    session_id = plant_session(plant_dataset("d"), "s")
     run_id = plant_run(session_id, "r", model_name="m", optimizer_name="", goal_metric="")
     runs.save_model(run_id, {"weights": [float(i) for i in range(20_000)]})  # ~180 kB
     return run_id

@@ -29,14 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _session() -> int:
-    return plant_session(
-        plant_dataset("d"),
-        "s",
-        task_name="t",
-        input_columns=["a"],
-        output_columns=["b"],
-        splits={"train": 1.0},
-    )
+    return plant_session(plant_dataset("d"), "s")
 
 
 def _runs_with_models(count: int) -> list[int]:

@@ -318,11 +318,7 @@ def remove_within(home: Path, rel: str, *, count: bool = False) -> int:
     link among its folders, FileNotFoundError if it is not there, PermissionError for a
     file the OS will not let go (open or mapped, on Windows), another OSError otherwise.
     """
-    parts = split_relative(rel)
-    refuse_if_held(home / rel)
-    with folder_fd(home, parts[:-1], rel) as fd:
-        folder, name = home.joinpath(*parts[:-1]), parts[-1]
-        info = _lstat(fd, folder, name)
+    with _located(home, rel) as (fd, folder, name, info):
         size = _measure(name, fd, folder, info).size if count else 0
         _remove(fd, folder, name, info)
         return size
@@ -333,21 +329,26 @@ def remove_if_small(home: Path, rel: str, *, max_entries: int, max_bytes: int) -
     ``max_bytes`` bytes in all (read without following a link, stopping once past a limit);
     False, nothing touched, if it holds more. Errors as :func:`remove_within`.
     """
-    parts = split_relative(rel)
-    refuse_if_held(home / rel)
-    with folder_fd(home, parts[:-1], rel) as fd:
-        folder, name = home.joinpath(*parts[:-1]), parts[-1]
-        info = _lstat(fd, folder, name)
+    with _located(home, rel) as (fd, folder, name, info):
         if _measure(name, fd, folder, info, max_entries=max_entries, max_bytes=max_bytes).over:
             return False
         _remove(fd, folder, name, info)
         return True
 
 
-def _lstat(folder_fd: int | None, folder: Path, name: str) -> os.stat_result:
-    if folder_fd is not None:
-        return os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
-    return (folder / name).lstat()
+@contextmanager
+def _located(home: Path, rel: str) -> Iterator[tuple[int | None, Path, str, os.stat_result]]:
+    """``home/rel`` about to be removed: its folder's descriptor (reached without following
+    a link; None without dir_fd), that folder's path, its name there and its own lstat."""
+    parts = split_relative(rel)
+    refuse_if_held(home / rel)
+    with folder_fd(home, parts[:-1], rel) as fd:
+        folder, name = home.joinpath(*parts[:-1]), parts[-1]
+        if fd is not None:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        else:
+            info = (folder / name).lstat()
+        yield fd, folder, name, info
 
 
 def _remove(folder_fd: int | None, folder: Path, name: str, info: os.stat_result) -> None:
