@@ -68,6 +68,7 @@ import math
 import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from enum import Enum
 from itertools import islice, repeat
 from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
@@ -622,12 +623,17 @@ def _decoded_point(row: tuple[Any, ...], run_id: int, coded: bool) -> MetricPoin
         id=point_id,
         run_id=run_id,
         name=name,
-        split=_SPLIT_BY_CODE[split] if coded and type(split) is int else decode_enum(SplitEnum, split),  # type: ignore[arg-type]
-        level=_LEVEL_BY_CODE[level] if coded and type(level) is int else decode_enum(LevelEnum, level),  # type: ignore[arg-type]
+        split=_member(split, _SPLIT_BY_CODE, SplitEnum, coded),
+        level=_member(level, _LEVEL_BY_CODE, LevelEnum, coded),
         step=decode_int(step),  # type: ignore[arg-type]
         value=decode_real(value),  # type: ignore[arg-type]
         timestamp=_decode_timestamp(moment),
     )
+
+
+def _member(raw: Any, by_code: tuple[Any, ...], enum_cls: type[Enum], coded: bool) -> Any:
+    """A split or level as read: a member's code (``coded``), else a name; Unreadable otherwise."""
+    return by_code[raw] if coded and type(raw) is int else decode_enum(enum_cls, raw)
 
 
 def _decode_timestamp(moment: Any) -> Any:
